@@ -1,0 +1,142 @@
+"""Pydantic models of the debate config file (spec §2), compatible with the TypeScript tool.
+
+Keys are camelCase as in the TypeScript files; unknown keys are errors (``extra="forbid"``)
+so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+BUILTIN_ROLES: tuple[str, ...] = (
+    "architect",
+    "performance",
+    "security",
+    "testing",
+    "kiss",
+    "generalist",
+    "datamodeling",
+)
+PROVIDERS: tuple[str, ...] = ("openai", "openrouter", "offline")
+
+Provider = Literal["openai", "openrouter", "offline"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_assignment=True)
+
+
+class SummarizationSettings(_Strict):
+    enabled: bool = True
+    threshold: int = Field(5000, ge=1, description="history length (chars) that triggers a summary")
+    maxLength: int = Field(2500, ge=100, description="longest summary (chars)")
+    method: Literal["length-based"] = "length-based"
+    promptPath: str | None = None
+
+
+class SummarizationOverride(_Strict):
+    """A per-agent block: only the keys given override the debate-wide settings."""
+
+    enabled: bool | None = None
+    threshold: int | None = Field(None, ge=1)
+    maxLength: int | None = Field(None, ge=100)
+    method: Literal["length-based"] | None = None
+    promptPath: str | None = None
+
+
+class ToolSpec(_Strict):
+    name: Literal["file_read", "list_files", "context_search"]
+
+
+class AgentConfig(_Strict):
+    promptsDir: str | None = None  # before `role`: the role check reads it
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    name: str = Field(min_length=1)
+    role: str
+    model: str = Field(min_length=1)
+    provider: Provider
+    temperature: float = Field(0.5, ge=0, le=2)
+    enabled: bool = True
+    systemPromptPath: str | None = None
+    summaryPromptPath: str | None = None
+    clarificationPromptPath: str | None = None
+    summarization: SummarizationOverride | None = None
+    tools: list[ToolSpec] = Field(default_factory=list)
+    toolCallLimit: int = Field(10, ge=0, le=100)
+    baseUrl: str | None = Field(None, pattern=r"^https?://")
+    apiKeyEnv: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    timeoutSeconds: float = Field(120, gt=0, le=3600)
+    maxRetries: int = Field(3, ge=0, le=10)
+
+    @field_validator("role")
+    @classmethod
+    def _custom_roles_need_prompts(cls, role: str, info: ValidationInfo) -> str:
+        if role in BUILTIN_ROLES or info.data.get("promptsDir"):
+            return role
+        close = difflib.get_close_matches(role, BUILTIN_ROLES, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ValueError(
+            f"unknown role {role!r}: {hint}use one of {', '.join(BUILTIN_ROLES)}, "
+            "or give the agent a promptsDir for a custom role"
+        )
+
+
+class JudgeConfig(AgentConfig):
+    id: str = Field("judge-main", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    name: str = "Technical Judge"
+    role: str = "generalist"
+    model: str = "gpt-4o-mini"
+    provider: Provider = "openai"
+    temperature: float = Field(0.3, ge=0, le=2)
+
+
+class TerminationCondition(_Strict):
+    type: Literal["fixed", "convergence", "quality"] = "fixed"
+    threshold: float = Field(90, ge=0, le=100)
+
+
+class DebateSettings(_Strict):
+    rounds: int = Field(3, ge=1, le=100)
+    terminationCondition: TerminationCondition = Field(default_factory=TerminationCondition)
+    synthesisMethod: Literal["judge"] = "judge"
+    includeFullHistory: bool = True
+    timeoutPerRound: int = Field(300_000, ge=1)
+    summarization: SummarizationSettings = Field(default_factory=SummarizationSettings)
+    interactiveClarifications: bool = False
+    clarificationsMaxPerAgent: int = Field(5, ge=1, le=20)
+    clarificationsMaxIterations: int = Field(3, ge=1, le=10)
+    orchestratorType: str | None = None  # accepted and ignored: there is one engine
+    trace: Literal["langfuse", "langsmith"] | None = None
+    critiqueMode: Literal["pairwise", "batched"] = "pairwise"
+    minAgents: int | None = Field(None, ge=1)
+    maxConcurrency: int = Field(8, ge=1, le=256)
+
+
+class DebateConfig(_Strict):
+    agents: list[AgentConfig] = Field(min_length=1)
+    judge: JudgeConfig = Field(default_factory=JudgeConfig)
+    debate: DebateSettings = Field(default_factory=DebateSettings)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> DebateConfig:
+        seen: set[str] = set()
+        for index, agent in enumerate(self.agents):
+            if agent.id in seen:
+                raise ValueError(f"agents[{index}].id: duplicate agent id {agent.id!r}")
+            seen.add(agent.id)
+        if self.judge.id in seen:
+            raise ValueError(f"judge.id: {self.judge.id!r} is also an agent id; give the judge its own id")
+        return self
+
+    def enabled_agents(self) -> list[AgentConfig]:
+        return [agent for agent in self.agents if agent.enabled]
+
+    def summarization_for(self, agent: AgentConfig) -> SummarizationSettings:
+        """The debate-wide block with the agent's own keys laid over it."""
+        base = self.debate.summarization
+        if agent.summarization is None:
+            return base
+        return base.model_copy(update=agent.summarization.model_dump(exclude_none=True))

@@ -1,0 +1,173 @@
+"""The resolved settings of one debate run: the validated config after command-line overrides,
+with custom prompt files read in. Stored with the run (checkpoint metadata) so that a resumed
+debate uses the settings it started with, not a config file that may have changed since."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dialectic import prompts
+from dialectic.configs.schema import AgentConfig, DebateConfig, JudgeConfig, SummarizationSettings
+from dialectic.errors import ConfigError, InputError
+
+# Config keys that point at a prompt file, and the phase each replaces.
+_AGENT_PROMPT_KEYS = {
+    "systemPromptPath": "system",
+    "summaryPromptPath": "summarize",
+    "clarificationPromptPath": "clarify",
+}
+
+
+class RunSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    config: DebateConfig
+    offline: bool = False
+    config_path: str | None = None
+    # agent id -> phase -> template text, for prompts the config replaces
+    prompt_overrides: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # agent id -> phase -> where the template came from ("built-in" or a path)
+    prompt_sources: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    @property
+    def agents(self) -> list[AgentConfig]:
+        return self.config.enabled_agents()
+
+    @property
+    def judge(self) -> JudgeConfig:
+        return self.config.judge
+
+    @property
+    def min_agents(self) -> int:
+        configured = self.config.debate.minAgents
+        count = len(self.agents)
+        return min(configured, count) if configured else min(2, count)
+
+    def agent(self, agent_id: str) -> AgentConfig:
+        if agent_id == self.judge.id:
+            return self.judge
+        for agent in self.config.agents:
+            if agent.id == agent_id:
+                return agent
+        raise KeyError(agent_id)
+
+    def summarization(self, agent_id: str) -> SummarizationSettings:
+        return self.config.summarization_for(self.agent(agent_id))
+
+    def template(self, agent_id: str, phase: str) -> str:
+        override = self.prompt_overrides.get(agent_id, {}).get(phase)
+        if override is not None:
+            return override
+        if agent_id == self.judge.id:
+            return prompts.judge_template(phase)
+        return prompts.agent_template(self.agent(agent_id).role, phase)
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, text: str) -> RunSettings:
+        return cls.model_validate_json(text)
+
+
+def apply_overrides(
+    config: DebateConfig, *, agent_roles: list[str] | None, rounds: int | None, offline: bool
+) -> DebateConfig:
+    """The command line's -a, -r and --offline laid over a validated config."""
+    update: dict[str, object] = {}
+    if agent_roles is not None:
+        update["agents"] = select_agents(config, agent_roles)
+    if rounds is not None:
+        update["debate"] = config.debate.model_copy(update={"rounds": rounds})
+    if offline:
+        agents = update.get("agents", config.agents)
+        assert isinstance(agents, list)
+        update["agents"] = [agent.model_copy(update={"provider": "offline"}) for agent in agents]
+        update["judge"] = config.judge.model_copy(update={"provider": "offline"})
+    return config.model_copy(update=update) if update else config
+
+
+def select_agents(config: DebateConfig, roles: list[str]) -> list[AgentConfig]:
+    """Keep the enabled agents whose role is listed; an unknown role or no match is an error."""
+    from dialectic.configs.schema import BUILTIN_ROLES
+
+    known = set(BUILTIN_ROLES) | {agent.role for agent in config.agents}
+    unknown = [role for role in roles if role not in known]
+    if unknown:
+        raise InputError(
+            f"--agents: unknown role {', '.join(map(repr, unknown))}; valid roles: {', '.join(sorted(known))}"
+        )
+    chosen = [agent for agent in config.agents if agent.enabled and agent.role in roles]
+    if not chosen:
+        present = sorted({agent.role for agent in config.enabled_agents()})
+        raise InputError(
+            f"--agents {','.join(roles)}: no enabled agent in the config has these roles "
+            f"(the config's enabled roles: {', '.join(present)})"
+        )
+    return chosen
+
+
+def resolve_settings(
+    config: DebateConfig, config_path: Path | None, *, offline: bool
+) -> tuple[RunSettings, list[str]]:
+    """Read the prompt files a config names (relative to its folder) and check placeholders.
+
+    A missing or empty prompt file falls back to the built-in prompt with a warning; a template
+    that uses an unknown placeholder is a config error.
+    """
+    base = config_path.parent if config_path else Path.cwd()
+    warnings: list[str] = []
+    overrides: dict[str, dict[str, str]] = {}
+    sources: dict[str, dict[str, str]] = {}
+    members: list[AgentConfig] = [*config.enabled_agents(), config.judge]
+    for member in members:
+        phases = dict(_AGENT_PROMPT_KEYS)
+        if member is config.judge:
+            phases.pop("clarificationPromptPath")
+        for key, phase in phases.items():
+            raw = getattr(member, key)
+            if raw is None and phase == "summarize" and config.debate.summarization.promptPath:
+                raw = config.debate.summarization.promptPath
+            if raw is None:
+                continue
+            text, warning = _read_prompt_file(base / raw, f"{member.id}.{key}")
+            if warning:
+                warnings.append(warning)
+                continue
+            assert text is not None
+            _check_placeholders(text, phase, base / raw)
+            overrides.setdefault(member.id, {})[phase] = text
+            sources.setdefault(member.id, {})[phase] = str((base / raw).resolve())
+    settings = RunSettings(
+        config=config,
+        offline=offline,
+        config_path=str(config_path) if config_path else None,
+        prompt_overrides=overrides,
+        prompt_sources=sources,
+    )
+    return settings, warnings
+
+
+def _read_prompt_file(path: Path, what: str) -> tuple[str | None, str | None]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return (
+            None,
+            f"{what}: prompt file {path.resolve()} is missing or unreadable; using the built-in prompt",
+        )
+    if not text.strip():
+        return None, f"{what}: prompt file {path.resolve()} is empty; using the built-in prompt"
+    return text, None
+
+
+def _check_placeholders(text: str, phase: str, path: Path) -> None:
+    unknown = prompts.unknown_placeholders(text, phase)
+    if unknown:
+        allowed = ", ".join("{" + name + "}" for name in sorted(prompts.PLACEHOLDERS[phase]))
+        raise ConfigError(
+            f"prompt file {path.resolve()} uses unknown placeholder "
+            f"{', '.join('{' + name + '}' for name in unknown)}; allowed here: {allowed}"
+        )

@@ -1,0 +1,70 @@
+"""The debate graph. This module only wires: nodes live in ``dialectic.nodes``, routers in
+``dialectic.graphs.routing``.
+
+    begin_round ─┬─ round 1 ──> propose × N ──> proposals_done ──> critique × N(N-1)
+                 └─ round ≥ 2 ─────────────────────────────────────> critique × N(N-1)
+    critique ──> critiques_done ──> refine × N  (+ summarize × k, in the same step)
+    refine, summarize ──> round_done ──> begin_round | convergence | judge
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from dialectic.graphs import routing
+from dialectic.graphs.context import DebateContext
+from dialectic.graphs.state import AgentTask, DebateState
+from dialectic.nodes.begin_round import begin_round
+from dialectic.nodes.collect import critiques_done, proposals_done, round_done
+from dialectic.nodes.convergence import convergence
+from dialectic.nodes.critique import critique
+from dialectic.nodes.judge import judge
+from dialectic.nodes.propose import propose
+from dialectic.nodes.refine import refine
+from dialectic.nodes.summarize import summarize
+
+TaskNode = Callable[[AgentTask, Runtime[DebateContext]], dict[str, Any]]
+
+
+def _task_node(node: TaskNode) -> Any:
+    """A node reached only through Send receives its task payload, not the state; LangGraph's
+    types cannot say so, hence ``Any``. ``input_schema=DebateState`` keeps the task's fields
+    from becoming graph channels."""
+    return node
+
+
+def build_graph() -> StateGraph[DebateState, DebateContext, DebateState, DebateState]:
+    """The uncompiled debate graph; the caller compiles it with the checkpointer it chooses."""
+    graph = StateGraph(DebateState, context_schema=DebateContext)
+    graph.add_node("begin_round", begin_round)
+    # Reached only through Send: each call gets its own task payload, not the state.
+    graph.add_node("propose", _task_node(propose), input_schema=DebateState)
+    graph.add_node("critique", _task_node(critique), input_schema=DebateState)
+    graph.add_node("refine", _task_node(refine), input_schema=DebateState)
+    graph.add_node("summarize", _task_node(summarize), input_schema=DebateState)
+    graph.add_node("proposals_done", proposals_done)
+    graph.add_node("critiques_done", critiques_done)
+    graph.add_node("round_done", round_done)
+    graph.add_node("convergence", convergence)
+    graph.add_node("judge", judge)
+
+    graph.add_edge(START, "begin_round")
+    graph.add_conditional_edges("begin_round", routing.after_begin_round, ["propose", "critique"])
+    graph.add_edge("propose", "proposals_done")
+    graph.add_conditional_edges("proposals_done", routing.after_proposals, ["propose", "critique"])
+    graph.add_edge("critique", "critiques_done")
+    graph.add_conditional_edges(
+        "critiques_done", routing.after_critiques, ["critique", "refine", "summarize"]
+    )
+    graph.add_edge("refine", "round_done")
+    graph.add_edge("summarize", "round_done")
+    graph.add_edge("convergence", "round_done")
+    graph.add_conditional_edges(
+        "round_done", routing.after_round, ["refine", "summarize", "convergence", "begin_round", "judge"]
+    )
+    graph.add_edge("judge", END)
+    return graph

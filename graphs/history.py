@@ -1,0 +1,123 @@
+"""Pure functions that turn the debate state into the text of prompts.
+
+What an agent sees of its past: its latest summary (if summarization fired), then the real text
+of everything after what that summary covers. Positions are ``(round, phase order)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from dialectic.graphs.state import AgentClarifications, Contribution, DebateState, Summary
+
+Position = tuple[int, int]
+
+
+def own_entries(contributions: Iterable[Contribution], agent_id: str) -> list[Contribution]:
+    """An agent's history: what it wrote and the critiques it received. Carried proposals are
+    left out: they repeat the previous refinement word for word."""
+    return [
+        c
+        for c in contributions
+        if not c.carried and (c.agent_id == agent_id or c.target_agent_id == agent_id)
+    ]
+
+
+def latest_summary(summaries: Iterable[Summary], agent_id: str, round_number: int) -> Summary | None:
+    found = None
+    for summary in summaries:
+        if summary.agent_id == agent_id and summary.for_round <= round_number:
+            found = summary
+    return found
+
+
+def render_entry(entry: Contribution, agent_id: str) -> str:
+    if entry.type == "critique" and entry.target_agent_id == agent_id:
+        title = f"Round {entry.round}: critique of your proposal by {entry.agent_id}"
+    elif entry.type == "critique":
+        title = f"Round {entry.round}: your critique of {entry.target_agent_id}"
+    elif entry.type == "proposal":
+        title = f"Round {entry.round}: your proposal"
+    else:
+        title = f"Round {entry.round}: your refined proposal"
+    return f"### {title}\n\n{entry.content.strip()}\n"
+
+
+def history_material(
+    state: DebateState,
+    agent_id: str,
+    round_number: int,
+    before: Position,
+    exclude: Sequence[Contribution] = (),
+) -> tuple[Summary | None, list[Contribution]]:
+    """The summary in force and the raw entries after it, before ``before``."""
+    summary = latest_summary(state.get("summaries", []), agent_id, round_number)
+    floor = summary.covers_through if summary else (0, -1)
+    entries = [
+        c
+        for c in own_entries(state.get("contributions", []), agent_id)
+        if floor < c.position < before and c not in exclude
+    ]
+    return summary, entries
+
+
+def history_text(summary: Summary | None, entries: Sequence[Contribution], agent_id: str) -> str:
+    parts = []
+    if summary is not None:
+        parts.append(f"### Summary of your earlier contributions\n\n{summary.text.strip()}\n")
+    parts.extend(render_entry(entry, agent_id) for entry in entries)
+    return "\n".join(parts)
+
+
+def section(title: str, body: str) -> str:
+    """A prompt section that disappears entirely when it has nothing to say."""
+    return f"\n## {title}\n\n{body.strip()}\n" if body.strip() else ""
+
+
+def agent_history(
+    state: DebateState,
+    agent_id: str,
+    round_number: int,
+    before: Position,
+    exclude: Sequence[Contribution] = (),
+) -> str:
+    summary, entries = history_material(state, agent_id, round_number, before, exclude)
+    return section("Your history in this debate", history_text(summary, entries, agent_id))
+
+
+def clarifications_text(clarifications: Sequence[AgentClarifications]) -> str:
+    lines = []
+    for group in clarifications:
+        for item in group.items:
+            lines.append(f"- **{item.question}** ({group.agent_name}) — {item.answer}")
+    return section("Clarifications from the problem's owner", "\n".join(lines))
+
+
+def round_contributions(state: DebateState, round_number: int, kind: str) -> list[Contribution]:
+    return [c for c in state.get("contributions", []) if c.round == round_number and c.type == kind]
+
+
+def proposals_text(proposals: Sequence[Contribution]) -> str:
+    return "\n".join(f"### {p.agent_id} ({p.agent_role})\n\n{p.content.strip()}\n" for p in proposals)
+
+
+def critiques_text(critiques: Sequence[Contribution]) -> str:
+    if not critiques:
+        return "(No critiques arrived this round; refine your proposal on your own judgement.)"
+    return "\n".join(
+        f"### Critique from {c.agent_id} ({c.agent_role})\n\n{c.content.strip()}\n" for c in critiques
+    )
+
+
+def transcript_text(contributions: Iterable[Contribution], before: Position) -> str:
+    """The whole debate as the judge reads it (carried proposals left out)."""
+    parts = []
+    for c in contributions:
+        if c.carried or not c.position < before:
+            continue
+        if c.type == "critique":
+            title = f"Round {c.round}: {c.agent_id} critiques {c.target_agent_id}"
+        else:
+            title = f"Round {c.round}: {c.type} by {c.agent_id} ({c.agent_role})"
+        parts.append(f"### {title}\n\n{c.content.strip()}\n")
+    return "\n".join(parts)

@@ -1,0 +1,175 @@
+"""The debate graph's state and the value types inside it.
+
+This module path is recorded in checkpoints: keep it stable. Values are pydantic models so
+they round-trip through the checkpointer as themselves, not as dicts. Everything parallel
+branches write goes through an ``operator.add`` reducer; LangGraph applies the writes of one
+step in send order, so transcripts are reproducible.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Literal, TypedDict
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ContributionType = Literal["proposal", "critique", "refinement"]
+Phase = Literal[
+    "clarify", "propose", "critique", "refine", "summarize", "convergence", "judge_summary", "synthesize"
+]
+PHASE_ORDER: dict[str, int] = {"proposal": 0, "critique": 1, "refinement": 2}
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ToolCallRecord(_Value):
+    name: str
+    args: dict[str, str]
+    result: str
+
+
+class Contribution(_Value):
+    round: int
+    agent_id: str
+    agent_role: str
+    type: ContributionType
+    content: str
+    target_agent_id: str | None = None
+    model: str
+    latency_ms: int = 0
+    tokens_used: int = 0
+    tool_calls: tuple[ToolCallRecord, ...] = ()
+    timestamp: str
+    carried: bool = False  # a round >= 2 proposal copied from the previous refinement
+
+    @property
+    def position(self) -> tuple[int, int]:
+        return (self.round, PHASE_ORDER[self.type])
+
+
+class Summary(_Value):
+    """An agent's (or the judge's) summary of its history, used from ``for_round`` on."""
+
+    agent_id: str
+    agent_role: str
+    for_round: int
+    covers_through: tuple[int, int]  # (round, phase order) of the newest material summarized
+    text: str
+    before_chars: int
+    after_chars: int
+    method: str = "length-based"
+    model: str
+    latency_ms: int = 0
+    tokens_used: int = 0
+    timestamp: str
+
+
+class CallUsage(_Value):
+    """Tokens and latency of one LLM call (summaries, convergence and judge included)."""
+
+    agent_id: str
+    phase: str
+    round: int
+    model: str
+    provider: str
+    input_tokens: int
+    output_tokens: int
+    latency_ms: int
+    cached: bool = False
+    attempts: int = 1
+
+
+class Failure(_Value):
+    """A call that failed after retries; ``task`` lets a resumed run retry exactly it."""
+
+    agent_id: str
+    phase: str
+    round: int
+    error: str
+    timestamp: str
+    task: AgentTask | None = None
+
+
+class ConsensusScore(_Value):
+    round: int
+    score: float = Field(ge=0, le=100)
+    reason: str
+
+
+class FinalSolution(_Value):
+    description: str
+    solution_markdown: str
+    tradeoffs: tuple[str, ...] = ()
+    recommendations: tuple[str, ...] = ()
+    unfulfilled_major_requirements: tuple[str, ...] = ()
+    open_questions: tuple[str, ...] = ()
+    confidence: float
+    synthesized_by: str
+
+
+class ClarificationItem(_Value):
+    id: str
+    question: str
+    answer: str = "NA"
+
+
+class AgentClarifications(_Value):
+    agent_id: str
+    agent_name: str
+    role: str
+    items: tuple[ClarificationItem, ...] = ()
+
+
+class AgentTask(_Value):
+    """The payload of one ``Send``: which call to make and all the material it needs."""
+
+    kind: Literal["propose", "critique", "refine", "summarize"]
+    agent_id: str
+    round: int
+    problem: str
+    clarifications: str = ""
+    notes: str = ""
+    history: str = ""
+    target_agent_id: str | None = None
+    material: str = ""  # the proposal under critique, the own proposal to refine, or text to summarize
+    critiques: str = ""
+    previous_summary: str = ""
+    covers_through: tuple[int, int] = (0, 0)
+    before_chars: int = 0
+
+
+class DebateState(TypedDict, total=False):
+    problem: str
+    round: int
+    agent_ids: list[str]  # agents still taking part (a failed proposal or refinement drops one)
+    contributions: Annotated[list[Contribution], operator.add]
+    summaries: Annotated[list[Summary], operator.add]
+    judge_summaries: Annotated[list[Summary], operator.add]
+    consensus: Annotated[list[ConsensusScore], operator.add]
+    usage: Annotated[list[CallUsage], operator.add]
+    failures: Annotated[list[Failure], operator.add]
+    clarifications: list[AgentClarifications]
+    final_solution: FinalSolution | None
+    stop_reason: str | None
+
+
+Failure.model_rebuild()
+
+# The value types checkpoints may contain (strict msgpack deserialization allows only these).
+CHECKPOINT_TYPES: list[tuple[str, str]] = [
+    (__name__, model.__name__)
+    for model in (
+        ToolCallRecord,
+        Contribution,
+        Summary,
+        CallUsage,
+        Failure,
+        ConsensusScore,
+        FinalSolution,
+        ClarificationItem,
+        AgentClarifications,
+        AgentTask,
+    )
+]

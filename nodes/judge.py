@@ -1,0 +1,127 @@
+"""The judge synthesizes the final design (structured output).
+
+Confidence is capped at 40 whenever a major requirement is left unfulfilled. If the judge's
+call fails for good the node raises: the run stops with exit 3, and resuming re-runs only this
+node, every contribution before it being checkpointed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+from pydantic import BaseModel, Field
+
+from dialectic import prompts
+from dialectic.graphs import history, routing
+from dialectic.graphs.context import DebateContext
+from dialectic.graphs.state import Contribution, DebateState, FinalSolution
+from dialectic.nodes import llm
+from dialectic.nodes.agent_call import system_prompt
+from dialectic.prompts.requirements import requirements_list
+
+UNFULFILLED_CONFIDENCE_CAP = 40
+
+
+class Synthesis(BaseModel):
+    """The judge's final design."""
+
+    solutionMarkdown: str = Field(description="the complete final design in Markdown")
+    tradeoffs: list[str] = Field(default_factory=list)
+    recommendations: list[str] = Field(default_factory=list)
+    unfulfilledMajorRequirements: list[str] = Field(default_factory=list)
+    openQuestions: list[str] = Field(default_factory=list)
+    confidence: int = Field(ge=0, le=100)
+
+
+def final_proposals(state: DebateState) -> list[Contribution]:
+    """Each agent's latest design: its last refinement, else its last proposal."""
+    latest: dict[str, Contribution] = {}
+    for contribution in state.get("contributions", []):
+        if contribution.type in ("proposal", "refinement"):
+            latest[contribution.agent_id] = contribution
+    return list(latest.values())
+
+
+def debate_text(state: DebateState, ctx: DebateContext) -> str:
+    """What the judge reads of the debate before the final proposals."""
+    if not ctx.settings.config.debate.includeFullHistory:
+        return "(Only the final proposals are shown.)"
+    round_number = state["round"]
+    summary = history.latest_summary(state.get("summaries", []), ctx.settings.judge.id, round_number + 1)
+    floor = summary.covers_through if summary else (0, -1)
+    raw = history.transcript_text(
+        (c for c in state.get("contributions", []) if c.position > floor), (round_number, 2)
+    )
+    parts = [f"### Summary of the debate\n\n{summary.text}\n"] if summary else []
+    parts.append(raw)
+    return prompts.embed("\n".join(p for p in parts if p.strip())) or "(No earlier material.)"
+
+
+def assessment_markdown(synthesis: Synthesis, confidence: int) -> str:
+    lines = ["", "## Judge Assessment", "", f"**Confidence:** {confidence}/100", ""]
+    for title, items in (
+        ("Unfulfilled major requirements", synthesis.unfulfilledMajorRequirements),
+        ("Open questions", synthesis.openQuestions),
+        ("Trade-offs", synthesis.tradeoffs),
+        ("Recommendations", synthesis.recommendations),
+    ):
+        lines.append(f"### {title}")
+        lines.append("")
+        lines.extend(f"- {item}" for item in items) if items else lines.append("- None.")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def judge(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    member = ctx.settings.judge
+    proposals = final_proposals(state)
+    user = prompts.render(
+        ctx.settings.template(member.id, "synthesize"),
+        {
+            "problem": prompts.embed(state["problem"]),
+            "clarifications": history.clarifications_text(state.get("clarifications", [])),
+            "notes": "",
+            "debate": debate_text(state, ctx),
+            "final_proposals": history.proposals_text(
+                [p.model_copy(update={"content": prompts.embed(p.content)}) for p in proposals]
+            ),
+            "requirements": requirements_list(state["problem"]),
+            "agent_name": member.name,
+        },
+    )
+    runtime.stream_writer(
+        {"event": "call_started", "agent": member.id, "phase": "synthesize", "round": state["round"]}
+    )
+    synthesis, usage = llm.complete_structured(
+        ctx,
+        llm.Call(member.id, "synthesize", state["round"]),
+        llm.messages_for(system_prompt(ctx, member.id), user),
+        Synthesis,
+    )
+    confidence = synthesis.confidence
+    if synthesis.unfulfilledMajorRequirements:
+        confidence = min(confidence, UNFULFILLED_CONFIDENCE_CAP)
+    solution = FinalSolution(
+        description=synthesis.solutionMarkdown.rstrip() + "\n" + assessment_markdown(synthesis, confidence),
+        solution_markdown=synthesis.solutionMarkdown,
+        tradeoffs=tuple(synthesis.tradeoffs),
+        recommendations=tuple(synthesis.recommendations),
+        unfulfilled_major_requirements=tuple(synthesis.unfulfilledMajorRequirements),
+        open_questions=tuple(synthesis.openQuestions),
+        confidence=confidence,
+        synthesized_by=member.id,
+    )
+    stop_reason = "consensus" if routing.consensus_reached(state, ctx) else "rounds"
+    runtime.stream_writer(
+        {
+            "event": "call_finished",
+            "agent": member.id,
+            "phase": "synthesize",
+            "round": state["round"],
+            "tokens": usage.input_tokens + usage.output_tokens,
+            "latency_ms": usage.latency_ms,
+        }
+    )
+    return {"final_solution": solution, "usage": [usage], "stop_reason": stop_reason}

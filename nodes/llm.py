@@ -1,0 +1,214 @@
+"""The one place LLM calls are made: messages in, text or a validated object out, with usage.
+
+Retries live here and only here (the OpenAI client is built with ``max_retries=0``): transient
+failures (429, 5xx, timeouts, connection errors) are retried with jittered exponential backoff
+that honours ``Retry-After``; anything else fails at once with a message that says what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel
+
+from dialectic.configs.schema import AgentConfig
+from dialectic.errors import ProviderError
+from dialectic.graphs.context import DebateContext
+from dialectic.graphs.state import CallUsage
+from dialectic.providers import offline as offline_meta
+from dialectic.providers.factory import endpoint
+
+T = TypeVar("T", bound=BaseModel)
+
+_MAX_BACKOFF_SECONDS = 30.0
+
+
+class CallFailed(ProviderError):
+    """A call that failed for good; ``transient`` says whether retrying later may help."""
+
+    def __init__(self, message: str, *, transient: bool, attempts: int) -> None:
+        super().__init__(message)
+        self.transient = transient
+        self.attempts = attempts
+
+
+@dataclass(frozen=True)
+class Call:
+    """Who calls, in which phase and round: for metadata, usage records and error messages."""
+
+    agent_id: str
+    phase: str
+    round: int
+    target: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    usage: CallUsage
+
+
+def messages_for(system: str, user: str) -> list[BaseMessage]:
+    return [SystemMessage(content=system), HumanMessage(content=user)]
+
+
+def complete(ctx: DebateContext, call: Call, messages: list[BaseMessage]) -> Reply:
+    member = ctx.member(call.agent_id)
+    started = time.monotonic()
+    message, attempts = _invoke_with_retries(ctx.model(call.agent_id), messages, member, call)
+    return Reply(_text_of(message), _usage(member, call, [message], started, attempts))
+
+
+def complete_structured(
+    ctx: DebateContext, call: Call, messages: list[BaseMessage], schema: type[T]
+) -> tuple[T, CallUsage]:
+    """A validated ``schema`` instance. An invalid reply gets one repair attempt that shows the
+    model what was wrong; a second invalid reply is a failure, never a silent default."""
+    member = ctx.member(call.agent_id)
+    runnable = ctx.model(call.agent_id).with_structured_output(schema, include_raw=True, method="json_schema")
+    started = time.monotonic()
+    raws: list[AIMessage] = []
+    total_attempts = 0
+    error: object = None
+    for attempt in range(2):
+        result, attempts = _invoke_with_retries(runnable, messages, member, call)
+        total_attempts += attempts
+        raws.append(result["raw"])
+        parsed = result.get("parsed")
+        if isinstance(parsed, schema) and result.get("parsing_error") is None:
+            return parsed, _usage(member, call, raws, started, total_attempts)
+        error = result.get("parsing_error") or "the reply did not contain the requested object"
+        if attempt == 0:
+            messages = [
+                *messages,
+                HumanMessage(
+                    content=(
+                        f"Your previous reply could not be used:\n\n{_text_of(result['raw'])[:4000]}\n\n"
+                        f"It failed validation: {str(error)[:1000]}\n\n"
+                        f"Reply again with only a valid {schema.__name__} object."
+                    )
+                ),
+            ]
+    raise CallFailed(
+        f"{call.agent_id} ({call.phase}, round {call.round}): the model's structured reply was invalid "
+        f"twice: {str(error)[:300]}",
+        transient=False,
+        attempts=total_attempts,
+    )
+
+
+def _invoke_with_retries(
+    runnable: Any, messages: list[BaseMessage], member: AgentConfig, call: Call
+) -> tuple[Any, int]:
+    config = {
+        "metadata": {
+            offline_meta.META_PHASE: call.phase,
+            offline_meta.META_AGENT: call.agent_id,
+            offline_meta.META_ROLE: member.role,
+            offline_meta.META_ROUND: call.round,
+            offline_meta.META_TARGET: call.target,
+        },
+        "run_name": f"{call.phase}:{call.agent_id}",
+        "tags": [f"phase:{call.phase}", f"agent:{call.agent_id}"],
+    }
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            return runnable.invoke(messages, config=config), attempts
+        except Exception as exc:
+            transient = is_transient(exc)
+            if not transient or attempts > member.maxRetries:
+                raise CallFailed(
+                    describe_failure(exc, member, call, attempts), transient=transient, attempts=attempts
+                ) from exc
+            time.sleep(backoff_seconds(attempts, retry_after_seconds(exc)))
+
+
+def status_code(exc: BaseException) -> int | None:
+    code = getattr(exc, "status_code", None)
+    if code is None:
+        response = getattr(exc, "response", None)
+        code = getattr(response, "status_code", None)
+    return code if isinstance(code, int) else None
+
+
+def is_transient(exc: BaseException) -> bool:
+    code = status_code(exc)
+    if code is not None:
+        return code in (408, 409, 429) or code >= 500
+    name = type(exc).__name__
+    return any(word in name for word in ("Timeout", "Connection", "RemoteProtocol", "ReadError"))
+
+
+def retry_after_seconds(exc: BaseException) -> float | None:
+    headers = getattr(getattr(exc, "response", None), "headers", None)
+    if not headers:
+        return None
+    value = headers.get("retry-after")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def backoff_seconds(attempt: int, retry_after: float | None) -> float:
+    base = float(os.environ.get("DIALECTIC_RETRY_BASE_SECONDS", "1.0"))
+    delay = min(_MAX_BACKOFF_SECONDS, base * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+    return float(max(delay, retry_after or 0.0))
+
+
+def describe_failure(exc: BaseException, member: AgentConfig, call: Call, attempts: int) -> str:
+    where = endpoint(member)
+    who = f"{call.agent_id} ({call.phase}, round {call.round})"
+    base_url = where.base_url or "the provider's default URL"
+    code = status_code(exc)
+    detail = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+    if code == 401:
+        return f"{who}: the key in {where.key_env} was rejected by {base_url} (HTTP 401); check the key and the base URL"
+    if code == 403:
+        return f"{who}: access denied by {base_url} (HTTP 403) for model {member.model!r}; check the key's permissions"
+    if code == 404:
+        return f"{who}: model {member.model!r} not found at {base_url} (HTTP 404); check the agent's model name and base URL"
+    if code == 400 and "context" in detail.lower():
+        return (
+            f"{who}: the prompt is longer than {member.model!r} accepts (HTTP 400 context length); lower "
+            "debate.summarization.threshold or use a model with a longer context"
+        )
+    if code is not None and code < 500 and code != 429:
+        return f"{who}: request rejected by {base_url} (HTTP {code}): {detail}"
+    tries = f" after {attempts} attempt{'s' if attempts != 1 else ''}"
+    return f"{who}: provider failed{tries}: {detail}"
+
+
+def _text_of(message: Any) -> str:
+    content = getattr(message, "content", "")
+    if isinstance(content, list):
+        return "".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content)
+    return str(content)
+
+
+def _usage(
+    member: AgentConfig, call: Call, messages: list[AIMessage], started: float, attempts: int
+) -> CallUsage:
+    input_tokens = output_tokens = 0
+    for message in messages:
+        usage = getattr(message, "usage_metadata", None) or {}
+        input_tokens += int(usage.get("input_tokens", 0))
+        output_tokens += int(usage.get("output_tokens", 0))
+    return CallUsage(
+        agent_id=call.agent_id,
+        phase=call.phase,
+        round=call.round,
+        model=member.model,
+        provider=member.provider,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        latency_ms=int((time.monotonic() - started) * 1000),
+        attempts=attempts,
+    )

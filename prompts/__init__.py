@@ -1,0 +1,89 @@
+"""Prompt templates: Markdown files with named ``{placeholders}``, one folder per role.
+
+A role folder may hold only some phases; the missing ones fall back to the generalist's.
+Placeholders are ``{lower_snake}`` names; any other braces (JSON examples) are left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+
+PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+
+_COMMON = frozenset({"problem", "clarifications", "notes", "history", "requirements", "role", "agent_name"})
+
+# What each template may use; an unknown placeholder is a config error at load time.
+PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "system": frozenset({"agent_name", "role"}),
+    "propose": _COMMON,
+    "critique": _COMMON | {"target_name", "target_role", "target_proposal"},
+    "critique_all": _COMMON | {"proposals"},
+    "refine": _COMMON | {"proposal", "critiques"},
+    "summarize": frozenset({"problem", "previous_summary", "material", "max_length", "agent_name", "role"}),
+    "clarify": frozenset({"problem", "clarifications", "max_questions", "role", "agent_name"}),
+    "synthesize": frozenset(
+        {"problem", "clarifications", "notes", "debate", "final_proposals", "requirements", "agent_name"}
+    ),
+    "convergence": frozenset({"problem", "proposals", "round", "agent_name"}),
+}
+AGENT_PHASES = ("system", "propose", "critique", "critique_all", "refine", "summarize", "clarify")
+JUDGE_PHASES = ("system", "synthesize", "convergence", "summarize")
+FALLBACK_ROLE = "generalist"
+
+
+@cache
+def builtin(folder: str, phase: str) -> str | None:
+    """The packaged template ``<folder>/<phase>.md``, or None if that folder lacks it."""
+    resource = resources.files("dialectic.prompts").joinpath(folder, f"{phase}.md")
+    return resource.read_text(encoding="utf-8") if resource.is_file() else None
+
+
+def agent_template(role: str, phase: str) -> str:
+    text = builtin(role, phase) or builtin(FALLBACK_ROLE, phase)
+    if text is None:
+        raise KeyError(f"no built-in template for phase {phase!r}")
+    return text
+
+
+def judge_template(phase: str) -> str:
+    text = builtin("judge", phase)
+    if text is None:
+        raise KeyError(f"no built-in judge template for phase {phase!r}")
+    return text
+
+
+def unknown_placeholders(template: str, phase: str) -> list[str]:
+    allowed = PLACEHOLDERS[phase]
+    return sorted({name for name in PLACEHOLDER.findall(template) if name not in allowed})
+
+
+def render(template: str, values: Mapping[str, object]) -> str:
+    """Fill the placeholders; values are inserted verbatim (never re-parsed)."""
+    return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), template)
+
+
+_HEADING = re.compile(r"^(#{1,4})(?=\s)", re.M)
+
+
+def embed(markdown: str) -> str:
+    """Markdown placed inside a prompt, its headings pushed two levels down so that they never
+    break the prompt's own ``##`` sections."""
+    return _HEADING.sub(lambda m: "#" * min(6, len(m.group(1)) + 2), markdown.strip())
+
+
+def cap_at_sentence(text: str, limit: int) -> str:
+    """At most ``limit`` characters, ending at a sentence boundary (never mid-sentence)."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "), cut.rfind(".\n"))
+    if end > 0:
+        return cut[: end + 1]
+    if cut.endswith((".", "!", "?")):
+        return cut
+    space = cut.rfind(" ", 0, limit - 1)
+    return (cut[:space] if space > 0 else cut[: limit - 1]).rstrip(",;: ") + "."

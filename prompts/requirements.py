@@ -1,0 +1,29 @@
+"""The problem's major requirements: its sentences that say must, shall, required, critical or
+essential. Agents map each one to a design element; the judge and evaluators check them."""
+
+from __future__ import annotations
+
+import re
+
+_KEYWORDS = re.compile(r"\b(must|shall|required|requires|critical|essential)\b", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9*\"'(])")
+_MARKUP = re.compile(r"^\s*(?:[-*+]|\d+[.)]|#+)\s*")
+_LABEL = re.compile(r"^[A-Z][A-Za-z &/]{0,30}:\s+(?=\S)")  # "Requirements: Students must ..."
+
+
+def major_requirements(problem: str) -> list[str]:
+    found: list[str] = []
+    for line in problem.splitlines():
+        line = _MARKUP.sub("", line).strip()
+        for sentence in _SENTENCE_END.split(line):
+            sentence = _LABEL.sub("", sentence.strip().replace("**", ""))
+            if sentence and _KEYWORDS.search(sentence) and sentence not in found:
+                found.append(sentence)
+    return found
+
+
+def requirements_list(problem: str) -> str:
+    items = major_requirements(problem)
+    if not items:
+        return "- (The problem states no explicit must/shall requirement; cover its stated goals.)"
+    return "\n".join(f"- {item}" for item in items)

@@ -1,0 +1,229 @@
+"""The offline simulated chat model: no key, no network, same messages -> same answer.
+
+It is a real ``BaseChatModel``: it supports ``with_structured_output`` (through ``bind_tools``),
+reports ``usage_metadata``, and can be slowed down or made to fail from the environment so that
+benchmarks and tests exercise the same code paths as a real provider:
+
+- ``DIALECTIC_OFFLINE_LATENCY_MS``: fixed latency added to every call.
+- ``DIALECTIC_OFFLINE_CALL_LOG``: a file that gets one JSON line per call (calls are counted
+  across processes with it, for example before and after a kill).
+- ``DIALECTIC_OFFLINE_FAIL``: comma-separated ``agent:phase`` pairs (``*`` matches any) whose
+  calls fail like an unavailable provider (HTTP 503).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import Field
+
+from dialectic.providers import offline_text as text
+
+# Metadata keys nodes/llm.py attaches to every call; the offline model reads them to know
+# which role speaks in which phase (a real model reads the same facts from the prompt).
+META_PHASE = "dialectic_phase"
+META_AGENT = "dialectic_agent"
+META_ROLE = "dialectic_role"
+META_ROUND = "dialectic_round"
+META_TARGET = "dialectic_target"
+
+
+class SimulatedOutage(Exception):
+    """Raised for calls that ``DIALECTIC_OFFLINE_FAIL`` selects; looks like an HTTP 503."""
+
+    status_code = 503
+
+
+def estimate_tokens(chars: int) -> int:
+    return max(1, math.ceil(chars / 4))
+
+
+class OfflineChatModel(BaseChatModel):
+    model_name: str = "offline"
+    latency_ms: float = 0.0
+    call_log: str | None = None
+    fail: tuple[str, ...] = Field(default_factory=tuple)
+
+    @classmethod
+    def from_environment(cls, model_name: str = "offline") -> OfflineChatModel:
+        fail = tuple(p.strip() for p in os.environ.get("DIALECTIC_OFFLINE_FAIL", "").split(",") if p.strip())
+        return cls(
+            model_name=model_name,
+            latency_ms=float(os.environ.get("DIALECTIC_OFFLINE_LATENCY_MS", "0") or 0),
+            call_log=os.environ.get("DIALECTIC_OFFLINE_CALL_LOG") or None,
+            fail=fail,
+        )
+
+    @property
+    def _llm_type(self) -> str:
+        return "dialectic-offline"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_name": self.model_name}
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        formatted = [convert_to_openai_tool(tool) for tool in tools]
+        return self.bind(tools=formatted, tool_choice=tool_choice, **kwargs)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        meta = dict(run_manager.metadata) if run_manager else {}
+        phase = str(meta.get(META_PHASE, ""))
+        agent = str(meta.get(META_AGENT, ""))
+        if self._selected_to_fail(agent, phase):
+            raise SimulatedOutage(
+                f"simulated provider outage for {agent or '?'} in {phase or '?'} (HTTP 503)"
+            )
+        if self.latency_ms:
+            time.sleep(self.latency_ms / 1000)
+        prompt = "\n\n".join(str(m.content) for m in messages)
+        rng = text.seeded(self.model_name, phase, prompt)
+        forced = self._forced_tool(kwargs)
+        if forced is not None:
+            name, schema = forced
+            args = self._structured(name, schema, meta, messages, rng)
+            message = AIMessage(
+                content="",
+                tool_calls=[{"name": name, "args": args, "id": f"call_{rng.randrange(16**8):08x}"}],
+            )
+            output_chars = len(json.dumps(args))
+        else:
+            content = self._text(meta, messages, rng)
+            message = AIMessage(content=content)
+            output_chars = len(content)
+        usage = {
+            "input_tokens": estimate_tokens(len(prompt)),
+            "output_tokens": estimate_tokens(output_chars),
+        }
+        usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
+        message.usage_metadata = usage  # type: ignore[assignment]
+        message.response_metadata = {"model_name": self.model_name}
+        self._log(meta, usage)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _selected_to_fail(self, agent: str, phase: str) -> bool:
+        for pattern in self.fail:
+            want_agent, _, want_phase = pattern.partition(":")
+            if want_agent in ("*", agent) and want_phase in ("*", "", phase):
+                return True
+        return False
+
+    @staticmethod
+    def _forced_tool(kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        tools = kwargs.get("tools") or []
+        if not tools or kwargs.get("tool_choice") in (None, "none", "auto"):
+            return None
+        function = tools[0]["function"]
+        return function["name"], function.get("parameters", {})
+
+    def _structured(
+        self, name: str, schema: dict[str, Any], meta: dict[str, Any], messages: list[BaseMessage], rng: Any
+    ) -> dict[str, Any]:
+        user = str(messages[-1].content) if messages else ""
+        parts = text.sections(user)
+        problem = parts.get("Problem", user)
+        role = str(meta.get(META_ROLE, "generalist"))
+        if name == "Synthesis":
+            return text.synthesis(problem, parts.get("Final proposals", user), rng)
+        if name == "ConvergenceAssessment":
+            return text.convergence(
+                int(meta.get(META_ROUND, 1) or 1), _section_like(parts, "current proposals", user), rng
+            )
+        if name == "ClarifyingQuestions":
+            limit = int(schema.get("properties", {}).get("questions", {}).get("maxItems", 3))
+            return text.clarifying_questions(
+                role,
+                str(meta.get(META_AGENT, "")),
+                problem,
+                limit,
+                parts.get("Clarifications from the problem's owner", ""),
+                rng,
+            )
+        value = text.from_schema(schema, rng)
+        assert isinstance(value, dict)
+        return value
+
+    def _text(self, meta: dict[str, Any], messages: list[BaseMessage], rng: Any) -> str:
+        user = str(messages[-1].content) if messages else ""
+        parts = text.sections(user)
+        problem = parts.get("Problem", user)
+        role = str(meta.get(META_ROLE, "generalist"))
+        agent = str(meta.get(META_AGENT, "agent"))
+        phase = str(meta.get(META_PHASE, ""))
+        if phase == "critique":
+            target = str(meta.get(META_TARGET, "the author"))
+            return text.critique(role, agent, target, problem, _section_like(parts, "Proposal by", ""), rng)
+        if phase == "refine":
+            return text.refine(
+                role,
+                agent,
+                problem,
+                parts.get("Your current proposal", ""),
+                parts.get("Critiques you received", ""),
+                rng,
+            )
+        if phase in ("summarize", "judge_summary"):
+            limit = _max_length(user)
+            previous = _section_like(parts, "previous summary", "")
+            material = _section_like(parts, "material", user)
+            return text.summarize(role, agent, material, previous, limit, rng)
+        return text.propose(role, agent, problem, rng)
+
+    def _log(self, meta: dict[str, Any], usage: dict[str, int]) -> None:
+        if not self.call_log:
+            return
+        record = {
+            "time": time.time(),
+            "pid": os.getpid(),
+            "phase": meta.get(META_PHASE),
+            "agent": meta.get(META_AGENT),
+            "round": meta.get(META_ROUND),
+            "target": meta.get(META_TARGET),
+            "input_tokens": usage["input_tokens"],
+            "output_tokens": usage["output_tokens"],
+        }
+        line = (json.dumps(record) + "\n").encode("utf-8")
+        # One write on an O_APPEND descriptor: lines from parallel calls never interleave.
+        fd = os.open(self.call_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+
+
+def _section_like(parts: dict[str, str], fragment: str, default: str) -> str:
+    for title, body in parts.items():
+        if fragment.lower() in title.lower():
+            return body
+    return default
+
+
+def _max_length(prompt: str) -> int:
+    import re
+
+    match = re.search(r"at most (\d+) characters", prompt)
+    return int(match.group(1)) if match else 2000

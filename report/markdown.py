@@ -1,0 +1,215 @@
+"""The Markdown report of a debate (spec §7): the TypeScript tool's layout, with contributions
+rendered as Markdown (headings nested under their section) and sections for the outcome,
+consensus, failures and usage."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from dialectic.transcript.schema import ContributionRecord, DebateRecord
+
+_HEADING = re.compile(r"^(#{1,6})(?=\s)", re.M)
+_AGENT_COLUMNS = (
+    "ID",
+    "Name",
+    "Role",
+    "Model",
+    "Provider",
+    "Temperature",
+    "Enabled",
+    "SystemPromptPath",
+    "SummaryPromptPath",
+    "Summarization",
+)
+
+
+def fence(text: str, info: str = "text") -> str:
+    """A fenced block whose fence is longer than any backtick run inside the text."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    marks = "`" * max(3, longest + 1)
+    return f"{marks}{info}\n{text.rstrip()}\n{marks}"
+
+
+def nest(markdown: str, top: int) -> str:
+    """Shift the headings of ``markdown`` so its highest heading is at level ``top`` (max 6)."""
+    levels = [len(m.group(1)) for m in _HEADING.finditer(markdown)]
+    if not levels:
+        return markdown.strip()
+    shift = top - min(levels)
+    return _HEADING.sub(lambda m: "#" * max(1, min(6, len(m.group(1)) + shift)), markdown.strip())
+
+
+def title_of(problem: str) -> str:
+    for line in problem.splitlines():
+        line = line.strip().lstrip("#").strip()
+        if line:
+            return line
+    return "(untitled)"
+
+
+def _cell(value: Any) -> str:
+    if value is None or value == "":
+        return "N/A"
+    if isinstance(value, (dict, list)):
+        value = json.dumps(value, separators=(",", ":"))
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(rows: Iterable[Sequence[Any]]) -> str:
+    lines = [
+        "| " + " | ".join(_AGENT_COLUMNS) + " |",
+        "|" + "|".join("-" * (len(c) + 2) for c in _AGENT_COLUMNS) + "|",
+    ]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _agent_row(agent: dict[str, Any], summarization: Any, judge: bool = False) -> list[Any]:
+    return [
+        agent.get("id"),
+        agent.get("name"),
+        agent.get("role"),
+        agent.get("model"),
+        agent.get("provider"),
+        agent.get("temperature"),
+        "N/A" if judge else agent.get("enabled", True),
+        agent.get("systemPromptPath"),
+        agent.get("summaryPromptPath"),
+        summarization,
+    ]
+
+
+def _metrics(contribution: ContributionRecord, verbose: bool) -> str:
+    if not verbose:
+        return ""
+    meta = contribution.metadata
+    return f" (latency={_number(meta.latencyMs)}ms, tokens={_number(meta.tokensUsed)})"
+
+
+def _number(value: float | int | None) -> str:
+    return "N/A" if value is None else str(int(value))
+
+
+def _contributions(items: list[ContributionRecord], kind: str, verbose: bool) -> list[str]:
+    titles = {"proposal": "Proposals", "critique": "Critiques", "refinement": "Refinements"}
+    lines = [f"#### {titles[kind]}", ""]
+    chosen = [c for c in items if c.type == kind]
+    if not chosen:
+        return [*lines, f"No {titles[kind].lower()} in this round.", ""]
+    for c in chosen:
+        if kind == "critique":
+            title = f"*{c.agentId}* → *{c.targetAgentId or 'all peers'}*"
+        else:
+            title = f"Agent *{c.agentId}*"
+        lines += [f"{title}{_metrics(c, verbose)}:", "", nest(c.content, 5) or "_(empty)_", ""]
+    return lines
+
+
+def render_report(
+    record: DebateRecord,
+    *,
+    agents: list[dict[str, Any]] | None = None,
+    judge: dict[str, Any] | None = None,
+    summarization: dict[str, Any] | None = None,
+    verbose: bool = False,
+) -> str:
+    """The report. ``agents``/``judge`` (config dicts) fill the tables when the file lacks them."""
+    agents = agents or record.agents or _agents_from_contributions(record)
+    judge = judge or record.judge
+    when = record.createdAt or record.updatedAt or ""
+    out = [
+        f"# Debate: {title_of(record.problem)}",
+        f"Time: {_time(when)}",
+        "",
+        "## Problem Description",
+        "",
+        fence(record.problem),
+        "",
+    ]
+    out += ["## Agents", "", _table(_agent_row(a, a.get("summarization", summarization)) for a in agents), ""]
+    if record.clarifications:
+        out += ["## Clarifications", ""]
+        for group in record.clarifications:
+            out += [f"### {group.agentName or group.agentId} ({group.role})", ""]
+            for item in group.items:
+                out += [f"- **{item.id}** {item.question}", f"  - Answer: {item.answer}"]
+            out.append("")
+    out += ["## Judge", "", _table([_agent_row(judge, summarization, judge=True)] if judge else []), ""]
+    out += ["## Rounds", ""]
+    for round_record in record.rounds:
+        out += [f"### Round {round_record.roundNumber}", ""]
+        for kind in ("proposal", "critique", "refinement"):
+            out += _contributions(round_record.contributions, kind, verbose)
+    out += ["### Final Synthesis", ""]
+    if record.finalSolution:
+        out += [nest(record.finalSolution.description, 4), ""]
+    else:
+        out += ["No final synthesis (the debate did not finish).", ""]
+    out += _outcome(record)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _outcome(record: DebateRecord) -> list[str]:
+    out = ["## Outcome", "", f"- Status: {record.status}"]
+    if record.stopReason:
+        out.append(f"- Stop reason: {record.stopReason}")
+    if record.finalSolution and record.finalSolution.confidence is not None:
+        out.append(f"- Confidence: {_number(record.finalSolution.confidence)}/100")
+    out.append("")
+    if record.consensus:
+        out += ["## Consensus", "", "| Round | Score | Reason |", "|---|---|---|"]
+        out += [f"| {c.round} | {c.score:g} | {_cell(c.reason)} |" for c in record.consensus]
+        out.append("")
+    if record.failures:
+        out += ["## Failures", "", "| Agent | Phase | Round | Recovered | Error |", "|---|---|---|---|---|"]
+        out += [
+            f"| {f.agentId} | {f.phase} | {f.round} | {'yes' if f.recovered else 'no'} | {_cell(f.error)} |"
+            for f in record.failures
+        ]
+        out.append("")
+    if record.usage:
+        out += _usage(record.usage)
+    return out
+
+
+def _usage(usage: dict[str, Any]) -> list[str]:
+    def cost(bucket: dict[str, Any]) -> str:
+        value = bucket.get("costUsd")
+        return "unknown" if value is None else f"${value:.4f}"
+
+    out = [
+        "## Usage and Cost",
+        "",
+        "| Scope | Calls | Input tokens | Output tokens | Cost |",
+        "|---|---|---|---|---|",
+    ]
+    total = usage.get("total", {})
+    rows = [("**Total**", total)]
+    rows += [(f"agent {name}", bucket) for name, bucket in usage.get("byAgent", {}).items()]
+    rows += [(f"phase {name}", bucket) for name, bucket in usage.get("byPhase", {}).items()]
+    rows += [(f"round {name}", bucket) for name, bucket in usage.get("byRound", {}).items()]
+    for scope, bucket in rows:
+        out.append(
+            f"| {scope} | {bucket.get('calls', 0)} | {bucket.get('inputTokens', 0)} | {bucket.get('outputTokens', 0)} | {cost(bucket)} |"
+        )
+    out.append("")
+    return out
+
+
+def _agents_from_contributions(record: DebateRecord) -> list[dict[str, Any]]:
+    seen: dict[str, dict[str, Any]] = {}
+    for round_record in record.rounds:
+        for c in round_record.contributions:
+            seen.setdefault(c.agentId, {"id": c.agentId, "role": c.agentRole, "model": c.metadata.model})
+    return list(seen.values())
+
+
+def _time(value: str) -> str:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return value or "unknown"

@@ -1,0 +1,94 @@
+"""Turn what a user typed into validated inputs: the problem, rounds, env file and settings.
+Shared by the CLI and the library API so every entry point checks the same way."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dialectic.configs.loader import load_config
+from dialectic.configs.settings import RunSettings, apply_overrides, resolve_settings
+from dialectic.errors import InputError
+
+
+def read_problem(inline: str | None, path: str | None) -> str:
+    if inline is not None and path is not None:
+        raise InputError("give the problem either inline or with --problem-file, not both")
+    if inline is None and path is None:
+        raise InputError(
+            'no problem given: pass it inline (dialectic debate "…") or with --problem-file PATH'
+        )
+    if inline is not None:
+        text = inline.strip()
+        if not text:
+            raise InputError("the problem text is empty")
+        return text
+    assert path is not None
+    file = Path(path)
+    shown = file.resolve()
+    if not file.exists():
+        raise InputError(f"problem file not found: {shown}")
+    if file.is_dir():
+        raise InputError(f"problem file is a directory: {shown}")
+    try:
+        text = file.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError as exc:
+        raise InputError(f"problem file is not UTF-8 text: {shown}") from exc
+    except OSError as exc:
+        raise InputError(f"cannot read problem file {shown}: {exc.strerror}") from exc
+    if not text:
+        raise InputError(f"problem file is empty: {shown}")
+    return text
+
+
+def parse_rounds(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        rounds = int(value.strip())
+    except ValueError:
+        raise InputError(f"--rounds must be a whole number of at least 1 (got {value!r})") from None
+    if rounds < 1:
+        raise InputError(f"--rounds must be at least 1 (got {rounds})")
+    if rounds > 100:
+        raise InputError(f"--rounds must be at most 100 (got {rounds})")
+    return rounds
+
+
+def parse_roles(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    roles = [role.strip() for role in value.split(",") if role.strip()]
+    if not roles:
+        raise InputError("--agents needs at least one role, e.g. --agents architect,security")
+    return roles
+
+
+def load_env_file(path: str | None) -> None:
+    """Load a dotenv file: an explicit one must exist; ./.env is used if present. Variables
+    already set in the environment win."""
+    from dotenv import load_dotenv
+
+    if path is not None:
+        file = Path(path)
+        if not file.is_file():
+            raise InputError(f"env file not found: {file.resolve()}")
+        load_dotenv(file, override=False)
+    elif Path(".env").is_file():
+        load_dotenv(Path(".env"), override=False)
+
+
+def prepare_settings(
+    config_path: str | None, *, roles: list[str] | None, rounds: int | None, offline: bool
+) -> tuple[RunSettings, list[str]]:
+    """Load, override and resolve a config; returns the settings and notices for stderr."""
+    config, source, notices = load_config(Path(config_path) if config_path else None)
+    config = apply_overrides(config, agent_roles=roles, rounds=rounds, offline=offline)
+    settings, warnings = resolve_settings(config, source, offline=offline)
+    return settings, notices + warnings
+
+
+def check_keys(settings: RunSettings) -> None:
+    from dialectic.providers.factory import check_keys as check
+
+    check([*settings.agents, settings.judge], os.environ)

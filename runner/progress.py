@@ -1,0 +1,137 @@
+"""Progress on stderr: a live table on a terminal, one line per phase otherwise; with -v, the
+per-round breakdown and totals at the end."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from dialectic.transcript.schema import DebateRecord
+
+_PHASE_LABEL = {
+    "propose": "proposals",
+    "critique": "critiques",
+    "refine": "refinements",
+    "summarize": "summaries",
+    "judge_summary": "judge summary",
+    "convergence": "convergence check",
+    "synthesize": "synthesis",
+}
+
+
+class Progress:
+    def __init__(self, console: Console, *, agents: list[str], rounds: int, verbose: bool) -> None:
+        self.console = console
+        self.verbose = verbose
+        self.rounds = rounds
+        self.started = time.monotonic()
+        self.round = 0
+        self.phase = "starting"
+        self.tokens = 0
+        self.agent_state: dict[str, str] = {agent: "waiting" for agent in agents}
+        self.agent_tokens: dict[str, int] = defaultdict(int)
+        self.calls: list[dict[str, Any]] = []
+        self.phase_calls: dict[tuple[int, str], list[int]] = defaultdict(
+            lambda: [0, 0, 0]
+        )  # calls, tokens, failed
+        self.live: Live | None = None
+        if console.is_terminal:
+            self.live = Live(self._render(), console=console, refresh_per_second=8, transient=True)
+            self.live.start()
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        agent = str(event.get("agent") or "")
+        if kind == "round_started":
+            self.round = int(event["round"])
+        elif kind == "call_started":
+            self.phase = str(event.get("phase"))
+            self.agent_state[agent] = f"{_PHASE_LABEL.get(self.phase, self.phase)}…"
+        elif kind == "call_finished":
+            tokens = int(event.get("tokens") or 0)
+            self.tokens += tokens
+            self.agent_tokens[agent] += tokens
+            self.agent_state[agent] = "done"
+            self.calls.append(event)
+            bucket = self.phase_calls[(int(event.get("round") or 0), str(event.get("phase")))]
+            bucket[0] += 1
+            bucket[1] += tokens
+            if event.get("phase") == "synthesize":
+                self._line(f"judge synthesized the final design ({tokens:,} tokens)")
+        elif kind == "call_failed":
+            self.agent_state[agent] = "failed"
+            self.phase_calls[(int(event.get("round") or 0), str(event.get("phase")))][2] += 1
+            self._line(f"[yellow]warning:[/] {event.get('error')}")
+        elif kind == "phase_done":
+            self._phase_line(int(event["round"]), str(event["phase"]))
+        elif kind == "consensus":
+            self._line(
+                f"round {event['round']}: consensus {event['score']:g} (stop at {event['threshold']:g})"
+            )
+        if self.live:
+            self.live.update(self._render())
+
+    def _phase_line(self, round_number: int, phase: str) -> None:
+        calls, tokens, failed = self.phase_calls.get((round_number, phase), [0, 0, 0])
+        extra = ""
+        if phase == "refine":
+            summaries = self.phase_calls.get((round_number, "summarize"), [0, 0, 0])
+            if summaries[0]:
+                extra = f" + {summaries[0]} summaries"
+        failures = f", {failed} failed" if failed else ""
+        self._line(
+            f"round {round_number}/{self.rounds} {_PHASE_LABEL.get(phase, phase)}: {calls} calls{extra}{failures}, {tokens:,} tokens"
+        )
+
+    def _line(self, text: str) -> None:
+        elapsed = time.monotonic() - self.started
+        self.console.print(f"[dim][{elapsed:6.1f}s][/] {text}", highlight=False)
+
+    def _render(self) -> Table:
+        elapsed = time.monotonic() - self.started
+        table = Table(
+            title=f"round {self.round}/{self.rounds} · {_PHASE_LABEL.get(self.phase, self.phase)} · {self.tokens:,} tokens · {elapsed:.1f}s",
+            title_justify="left",
+            show_edge=False,
+        )
+        table.add_column("agent")
+        table.add_column("state")
+        table.add_column("tokens", justify="right")
+        for agent, state in self.agent_state.items():
+            table.add_row(agent, state, f"{self.agent_tokens[agent]:,}")
+        return table
+
+    def close(self) -> None:
+        if self.live:
+            self.live.stop()
+            self.live = None
+
+    def breakdown(self, record: DebateRecord) -> None:
+        """The -v summary: every call by round, then the totals."""
+        table = Table(title="calls", title_justify="left")
+        for column in ("round", "agent", "phase", "target", "latency ms", "tokens"):
+            table.add_column(column, justify="right" if column in ("latency ms", "tokens") else "left")
+        for call in sorted(
+            self.calls, key=lambda c: (int(c.get("round") or 0), str(c.get("phase")), str(c.get("agent")))
+        ):
+            table.add_row(
+                str(call.get("round")),
+                str(call.get("agent")),
+                str(call.get("phase")),
+                str(call.get("target") or ""),
+                str(call.get("latency_ms", "")),
+                f"{int(call.get('tokens') or 0):,}",
+            )
+        self.console.print(table)
+        total = (record.usage or {}).get("total", {})
+        cost = total.get("costUsd")
+        self.console.print(
+            f"totals: {total.get('calls', 0)} calls, {total.get('inputTokens', 0):,} input + "
+            f"{total.get('outputTokens', 0):,} output tokens, cost {'unknown' if cost is None else f'${cost:.4f}'}, "
+            f"{time.monotonic() - self.started:.1f}s"
+        )

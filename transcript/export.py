@@ -1,0 +1,181 @@
+"""The debate state as the debate JSON file (spec §3)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dialectic.configs.settings import RunSettings
+from dialectic.graphs.routing import unrecovered_failures
+from dialectic.graphs.state import Contribution, DebateState, Summary
+from dialectic.transcript.schema import (
+    ClarificationGroupRecord,
+    ConsensusRecord,
+    ContributionMetadata,
+    ContributionRecord,
+    DebateRecord,
+    FailureRecord,
+    FinalSolutionRecord,
+    RoundRecord,
+    SummaryMetadata,
+    SummaryRecord,
+)
+from dialectic.transcript.usage import PriceFn, summarize_usage
+
+# Agent config keys worth keeping in the file (never keys or anything secret).
+_AGENT_KEYS = (
+    "id",
+    "name",
+    "role",
+    "model",
+    "provider",
+    "temperature",
+    "enabled",
+    "systemPromptPath",
+    "summaryPromptPath",
+    "baseUrl",
+)
+
+
+def contribution_record(c: Contribution) -> ContributionRecord:
+    metadata = ContributionMetadata(latencyMs=c.latency_ms, model=c.model, tokensUsed=c.tokens_used)
+    if c.tool_calls:
+        metadata.toolCalls = [{"name": t.name, "args": t.args} for t in c.tool_calls]
+        metadata.toolResults = [{"name": t.name, "result": t.result} for t in c.tool_calls]
+    return ContributionRecord(
+        agentId=c.agent_id,
+        agentRole=c.agent_role,
+        type=c.type,
+        content=c.content,
+        targetAgentId=c.target_agent_id,
+        metadata=metadata,
+    )
+
+
+def summary_record(s: Summary) -> SummaryRecord:
+    return SummaryRecord(
+        agentId=s.agent_id,
+        agentRole=s.agent_role,
+        summary=s.text,
+        metadata=SummaryMetadata(
+            beforeChars=s.before_chars,
+            afterChars=s.after_chars,
+            method=s.method,
+            timestamp=s.timestamp,
+            latencyMs=s.latency_ms,
+            tokensUsed=s.tokens_used,
+            model=s.model,
+        ),
+    )
+
+
+def _agent_dict(agent: Any) -> dict[str, Any]:
+    data = agent.model_dump(exclude_none=True)
+    return {key: data[key] for key in _AGENT_KEYS if key in data}
+
+
+def to_record(
+    debate_id: str,
+    state: Mapping[str, Any],
+    settings: RunSettings,
+    *,
+    status: str,
+    created_at: str,
+    updated_at: str,
+    price: PriceFn | None = None,
+    parent_id: str | None = None,
+) -> DebateRecord:
+    typed: DebateState = state  # type: ignore[assignment]
+    contributions: list[Contribution] = list(typed.get("contributions", []))
+    summaries: list[Summary] = list(typed.get("summaries", []))
+    judge_id = settings.judge.id
+    rounds: list[RoundRecord] = []
+    for number in range(1, (typed.get("round") or 0) + 1):
+        made = [c for c in contributions if c.round == number]
+        round_summaries = {
+            s.agent_id: summary_record(s)
+            for s in summaries
+            if s.for_round == number and s.agent_id != judge_id
+        }
+        rounds.append(
+            RoundRecord(
+                roundNumber=number,
+                timestamp=made[0].timestamp if made else updated_at,
+                contributions=[contribution_record(c) for c in made],
+                summaries=round_summaries or None,
+            )
+        )
+    judge_summaries = [s for s in summaries if s.agent_id == judge_id]
+    final = typed.get("final_solution")
+    failures = typed.get("failures", [])
+    unrecovered = unrecovered_failures(typed)
+    return DebateRecord(
+        id=debate_id,
+        problem=typed.get("problem", ""),
+        status=status,
+        currentRound=typed.get("round") or 0,
+        maxRounds=settings.config.debate.rounds,
+        rounds=rounds,
+        finalSolution=FinalSolutionRecord(
+            description=final.description,
+            tradeoffs=list(final.tradeoffs),
+            recommendations=list(final.recommendations),
+            confidence=final.confidence,
+            synthesizedBy=final.synthesized_by,
+            unfulfilledMajorRequirements=list(final.unfulfilled_major_requirements),
+            openQuestions=list(final.open_questions),
+        )
+        if final
+        else None,
+        judgeSummary=summary_record(judge_summaries[-1]) if judge_summaries else None,
+        createdAt=created_at,
+        updatedAt=updated_at,
+        promptSources=_prompt_sources(settings),
+        clarifications=[
+            ClarificationGroupRecord(
+                agentId=g.agent_id,
+                agentName=g.agent_name,
+                role=g.role,
+                items=[i.model_dump() for i in g.items],
+            )
+            for g in typed.get("clarifications", [])
+        ]
+        or None,
+        usage=summarize_usage(typed.get("usage", []), price),
+        consensus=[
+            ConsensusRecord(round=s.round, score=s.score, reason=s.reason) for s in typed.get("consensus", [])
+        ]
+        or None,
+        failures=[
+            FailureRecord(
+                agentId=f.agent_id,
+                phase=f.phase,
+                round=f.round,
+                error=f.error,
+                timestamp=f.timestamp,
+                recovered=f not in unrecovered,
+            )
+            for f in failures
+        ]
+        or None,
+        stopReason=typed.get("stop_reason"),
+        agents=[_agent_dict(a) for a in settings.agents],
+        judge=_agent_dict(settings.judge),
+        parentId=parent_id,
+    )
+
+
+def _prompt_sources(settings: RunSettings) -> dict[str, Any]:
+    def source(agent_id: str, phase: str) -> str:
+        return settings.prompt_sources.get(agent_id, {}).get(phase, "built-in")
+
+    return {
+        "agents": [
+            {"agentId": a.id, "role": a.role, "source": source(a.id, "system")} for a in settings.agents
+        ],
+        "judge": {
+            "id": settings.judge.id,
+            "source": source(settings.judge.id, "system"),
+            "summarySource": source(settings.judge.id, "summarize"),
+        },
+    }

@@ -1,0 +1,51 @@
+"""Token (and, where prices are known, cost) totals per agent, phase and round."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from dialectic.graphs.state import CallUsage
+
+# Cost of one call in USD, or None when the model has no known price.
+PriceFn = Callable[[CallUsage], float | None]
+
+
+def _bucket() -> dict[str, Any]:
+    return {
+        "calls": 0,
+        "cachedCalls": 0,
+        "inputTokens": 0,
+        "outputTokens": 0,
+        "totalTokens": 0,
+        "costUsd": 0.0,
+    }
+
+
+def _add(bucket: dict[str, Any], call: CallUsage, cost: float | None) -> None:
+    bucket["calls"] += 1
+    bucket["cachedCalls"] += int(call.cached)
+    bucket["inputTokens"] += call.input_tokens
+    bucket["outputTokens"] += call.output_tokens
+    bucket["totalTokens"] += call.input_tokens + call.output_tokens
+    if cost is None or bucket["costUsd"] is None:
+        bucket["costUsd"] = None  # unknown stays unknown: never shown as 0
+    else:
+        bucket["costUsd"] = round(bucket["costUsd"] + cost, 6)
+
+
+def summarize_usage(calls: Iterable[CallUsage], price: PriceFn | None = None) -> dict[str, Any]:
+    totals = _bucket()
+    by_agent: dict[str, dict[str, Any]] = {}
+    by_phase: dict[str, dict[str, Any]] = {}
+    by_round: dict[str, dict[str, Any]] = {}
+    for call in calls:
+        cost = 0.0 if call.cached else (price(call) if price else None)
+        for bucket in (
+            totals,
+            by_agent.setdefault(call.agent_id, _bucket()),
+            by_phase.setdefault(call.phase, _bucket()),
+            by_round.setdefault(str(call.round), _bucket()),
+        ):
+            _add(bucket, call, cost)
+    return {"total": totals, "byAgent": by_agent, "byPhase": by_phase, "byRound": by_round}
