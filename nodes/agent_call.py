@@ -81,7 +81,8 @@ def run_agent_call(
     emit(runtime, "call_started", task, phase)
     try:
         reply = llm.complete(
-            ctx,
+            ctx.model(task.agent_id),
+            member,
             llm.Call(task.agent_id, phase, task.round, task.target_agent_id),
             llm.messages_for(system_prompt(ctx, task.agent_id), user),
         )

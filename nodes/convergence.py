@@ -50,7 +50,11 @@ def convergence(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str
     )
     try:
         assessment, usage = llm.complete_structured(
-            ctx, call, llm.messages_for(system_prompt(ctx, judge.id), user), ConvergenceAssessment
+            ctx.model(judge.id),
+            judge,
+            call,
+            llm.messages_for(system_prompt(ctx, judge.id), user),
+            ConvergenceAssessment,
         )
     except llm.CallFailed as exc:
         failure = Failure(

@@ -95,7 +95,8 @@ def judge(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]
         {"event": "call_started", "agent": member.id, "phase": "synthesize", "round": state["round"]}
     )
     synthesis, usage = llm.complete_structured(
-        ctx,
+        ctx.model(member.id),
+        member,
         llm.Call(member.id, "synthesize", state["round"]),
         llm.messages_for(system_prompt(ctx, member.id), user),
         Synthesis,

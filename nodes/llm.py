@@ -13,12 +13,12 @@ import time
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
 
 from dialectic.configs.schema import AgentConfig
 from dialectic.errors import ProviderError
-from dialectic.graphs.context import DebateContext
 from dialectic.graphs.state import CallUsage
 from dialectic.providers import offline as offline_meta
 from dialectic.providers.factory import endpoint
@@ -57,20 +57,18 @@ def messages_for(system: str, user: str) -> list[BaseMessage]:
     return [SystemMessage(content=system), HumanMessage(content=user)]
 
 
-def complete(ctx: DebateContext, call: Call, messages: list[BaseMessage]) -> Reply:
-    member = ctx.member(call.agent_id)
+def complete(model: BaseChatModel, member: AgentConfig, call: Call, messages: list[BaseMessage]) -> Reply:
     started = time.monotonic()
-    message, attempts = _invoke_with_retries(ctx.model(call.agent_id), messages, member, call)
+    message, attempts = _invoke_with_retries(model, messages, member, call)
     return Reply(_text_of(message), _usage(member, call, [message], started, attempts))
 
 
 def complete_structured(
-    ctx: DebateContext, call: Call, messages: list[BaseMessage], schema: type[T]
+    model: BaseChatModel, member: AgentConfig, call: Call, messages: list[BaseMessage], schema: type[T]
 ) -> tuple[T, CallUsage]:
     """A validated ``schema`` instance. An invalid reply gets one repair attempt that shows the
     model what was wrong; a second invalid reply is a failure, never a silent default."""
-    member = ctx.member(call.agent_id)
-    runnable = ctx.model(call.agent_id).with_structured_output(schema, include_raw=True, method="json_schema")
+    runnable = model.with_structured_output(schema, include_raw=True, method="json_schema")
     started = time.monotonic()
     raws: list[AIMessage] = []
     total_attempts = 0

@@ -34,7 +34,8 @@ def summarize(task: AgentTask, runtime: Runtime[DebateContext]) -> dict[str, Any
     emit(runtime, "call_started", task, phase)
     try:
         reply = llm.complete(
-            ctx,
+            ctx.model(task.agent_id),
+            member,
             llm.Call(task.agent_id, phase, task.round),
             llm.messages_for(system_prompt(ctx, task.agent_id), user),
         )
