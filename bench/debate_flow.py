@@ -11,6 +11,7 @@ start-up time of `dialectic --help`.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -86,7 +87,7 @@ def sequential_steps(calls: list[dict[str, object]], latency_s: float) -> int:
     """Calls of one step end within a fraction of the latency of each other."""
     ends = sorted(float(c["time"]) for c in calls)  # type: ignore[arg-type]
     steps = 1
-    for before, after in zip(ends, ends[1:], strict=False):
+    for before, after in itertools.pairwise(ends):
         if after - before > latency_s / 2:
             steps += 1
     return steps
