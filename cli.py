@@ -7,8 +7,9 @@ go to stderr. LangGraph and LangChain are imported inside commands, never at sta
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -30,6 +31,21 @@ app = typer.Typer(
 
 Verbose = Annotated[
     bool, typer.Option("-v", "--verbose", help="Per-round breakdown, totals, and tracebacks on errors.")
+]
+Db = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Checkpoint store: SQLite path (default ./debates/dialectic.sqlite) or postgresql://…. Env: DIALECTIC_DB.",
+    ),
+]
+Output = Annotated[
+    str | None,
+    typer.Option("-o", "--output", help="*.json: the full debate JSON; otherwise: the solution text."),
+]
+ReportPath = Annotated[str | None, typer.Option("--report", help="Also write the Markdown report here.")]
+EnvFile = Annotated[
+    str | None, typer.Option("-e", "--env-file", help="dotenv file (default: ./.env if present).")
 ]
 
 
@@ -69,16 +85,9 @@ def debate(
         typer.Option("-a", "--agents", help="Comma-separated roles to select from the config's agents."),
     ] = None,
     rounds: Annotated[str | None, typer.Option("-r", "--rounds", help="Number of rounds (>= 1).")] = None,
-    output: Annotated[
-        str | None,
-        typer.Option("-o", "--output", help="*.json: the full debate JSON; otherwise: the solution text."),
-    ] = None,
-    report: Annotated[
-        str | None, typer.Option("--report", help="Also write the Markdown report here.")
-    ] = None,
-    env_file: Annotated[
-        str | None, typer.Option("-e", "--env-file", help="dotenv file (default: ./.env if present).")
-    ] = None,
+    output: Output = None,
+    report: ReportPath = None,
+    env_file: EnvFile = None,
     verbose: Verbose = False,
     offline: Annotated[
         bool, typer.Option("--offline", help="Use the built-in simulated model: no key, no network.")
@@ -86,16 +95,12 @@ def debate(
     debate_id: Annotated[
         str | None, typer.Option("--id", help="Debate id (default deb-YYYYMMDD-HHMMSS-xxxx).")
     ] = None,
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            help="Checkpoint store: SQLite path (default ./debates/dialectic.sqlite). Env: DIALECTIC_DB.",
-        ),
-    ] = None,
+    db: Db = None,
 ) -> int:
     """Run a debate on a design problem and print the final solution."""
+    from dialectic.graphs.store import new_debate_id, validate_debate_id
     from dialectic.runner import inputs
+    from dialectic.runner.run import start_debate
 
     console = _stderr()
     inputs.load_env_file(env_file)
@@ -105,40 +110,63 @@ def debate(
     )
     _warn(console, notices)
     inputs.check_keys(settings)
-    from dialectic.runner.progress import Progress
-    from dialectic.runner.run import start_debate
-
-    progress = Progress(
-        console, agents=[a.id for a in settings.agents], rounds=settings.config.debate.rounds, verbose=verbose
+    chosen = validate_debate_id(debate_id) if debate_id else new_debate_id()
+    return _run(
+        console,
+        chosen,
+        lambda on_event: start_debate(text, settings, debate_id=chosen, db=db, on_event=on_event),
+        output=output,
+        report=report,
+        verbose=verbose,
     )
-    try:
-        result = start_debate(text, settings, debate_id=debate_id, db=db, on_event=progress)
-    finally:
-        progress.close()
-    return _finish(console, result, progress=progress, output=output, report=report, verbose=verbose)
 
 
-def _finish(
+def _run(
     console: Console,
-    result: DebateResult,
+    debate_id: str,
+    start: Callable[[Callable[[dict[str, Any]], None]], DebateResult],
     *,
-    progress: object,
     output: str | None,
     report: str | None,
     verbose: bool,
 ) -> int:
-    """Write the products, then the closing stderr lines (id, JSON path, how to resume)."""
+    """Run with progress and Ctrl-C handling, then write the products and the closing lines."""
+    from dialectic.graphs.store import debate_json_path
+    from dialectic.runner.interrupts import graceful_interrupts
     from dialectic.runner.progress import Progress
+    from dialectic.transcript.files import mark_status
 
-    if verbose and isinstance(progress, Progress):
+    progress = Progress(console, verbose=verbose)
+
+    def abort() -> None:
+        progress.close()
+        mark_status(debate_json_path(debate_id), "interrupted")
+        console.print(f"stopped. resume with: dialectic resume {debate_id}")
+
+    try:
+        with graceful_interrupts(console.print, abort):
+            result = start(progress)
+    finally:
+        progress.close()
+    if verbose:
         progress.breakdown(result.record)
+    return _finish(console, result, output=output, report=report, verbose=verbose)
+
+
+def _finish(
+    console: Console, result: DebateResult, *, output: str | None, report: str | None, verbose: bool
+) -> int:
+    """Write the products, then the closing stderr lines (id, JSON path, how to resume)."""
     if result.solution is not None:
         _write_output(result, output)
     if report:
         _write_report(console, result, report, verbose)
+    if result.already_complete:
+        console.print(f"debate {result.debate_id} was already complete; nothing to resume")
     if result.status == "degraded":
+        failed = len([f for f in result.record.failures or [] if not f.recovered])
         console.print(
-            f"[yellow]warning:[/] the debate finished degraded: {len(result.record.failures or [])} call(s) failed (see the report's Failures section)"
+            f"[yellow]warning:[/] the debate finished degraded: {failed} call(s) failed (see the report's Failures section)"
         )
     console.print(f"debate {result.debate_id}: {result.status} · JSON {result.json_path}")
     if result.exit_code != 0:
@@ -176,6 +204,156 @@ def _write_report(console: Console, result: DebateResult, target: str, verbose: 
         )
     else:
         console.print(f"report written to {path}")
+
+
+@app.command(epilog="Example:  dialectic resume deb-20250101-120000-ab12 --report report.md")
+def resume(
+    debate_id: Annotated[str, typer.Argument(help="The id of the debate to continue.", show_default=False)],
+    output: Output = None,
+    report: ReportPath = None,
+    env_file: EnvFile = None,
+    verbose: Verbose = False,
+    db: Db = None,
+) -> int:
+    """Continue a debate from its last checkpoint, with the settings it started with."""
+    from dialectic.graphs.store import validate_debate_id
+    from dialectic.runner import inputs
+    from dialectic.runner.run import resume_debate
+
+    inputs.load_env_file(env_file)
+    validate_debate_id(debate_id)
+    return _run(
+        _stderr(),
+        debate_id,
+        lambda on_event: resume_debate(debate_id, db=db, on_event=on_event),
+        output=output,
+        report=report,
+        verbose=verbose,
+    )
+
+
+@app.command("list", epilog="Example:  dialectic list --json")
+def list_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    db: Db = None,
+) -> int:
+    """List the debates in the checkpoint store, newest first."""
+    import json
+    from dataclasses import asdict
+
+    from dialectic.runner.catalog import list_debates
+
+    rows = list_debates(db)
+    if as_json:
+        sys.stdout.write(json.dumps([asdict(row) for row in rows], indent=2) + "\n")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_edge=False, box=None, pad_edge=False)
+    for column in ("id", "status", "rounds", "created", "problem"):
+        table.add_column(column, no_wrap=column != "problem")
+    for row in rows:
+        table.add_row(
+            row.id,
+            row.status,
+            f"{row.rounds_done}/{row.max_rounds}",
+            row.created_at[:19].replace("T", " "),
+            row.problem,
+        )
+    if rows:
+        Console(soft_wrap=True).print(table)
+    else:
+        _stderr().print("no debates in this store yet")
+    return 0
+
+
+@app.command(epilog="Example:  dialectic show deb-20250101-120000-ab12 --history")
+def show(
+    debate_id: Annotated[str, typer.Argument(help="The id of the debate.", show_default=False)],
+    history: Annotated[
+        bool, typer.Option("--history", help="Also list its checkpoints (fork points).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    db: Db = None,
+) -> int:
+    """Where a debate stands: status, where it stopped, pending questions, usage so far."""
+    import json
+
+    from dialectic.runner.catalog import show_debate
+
+    detail = show_debate(db, debate_id, history=history)
+    if as_json:
+        sys.stdout.write(json.dumps(detail.as_dict(), indent=2, default=str) + "\n")
+        return 0
+    lines = [
+        f"debate {detail.id}: {detail.status}" + (f" (forked from {detail.parent})" if detail.parent else ""),
+        f"round {detail.round} of {detail.max_rounds}"
+        + (f"; next: {', '.join(detail.next)}" if detail.next else ""),
+    ]
+    if detail.running_by:
+        lines.append(f"running: {detail.running_by}")
+    if detail.done or detail.pending_calls:
+        lines.append(
+            f"this step: done {', '.join(detail.done) or 'none'}; {detail.pending_calls} call(s) to make"
+        )
+    for item in detail.pending:
+        lines.append(f"waiting: {json.dumps(item, default=str)}")
+    for failure in detail.failures:
+        lines.append(
+            f"failed: {failure['agent']} in {failure['phase']} of round {failure['round']}: {failure['error']}"
+        )
+    usage = detail.usage
+    lines.append(
+        f"usage: {usage['calls']} calls, {usage['inputTokens']:,} input + {usage['outputTokens']:,} output tokens"
+    )
+    if detail.final_confidence is not None:
+        lines.append(f"final solution: confidence {detail.final_confidence:g}/100")
+    if history:
+        lines.append("checkpoints (oldest first; fork with: dialectic fork ID --at CHECKPOINT):")
+        for row in detail.checkpoints:
+            lines.append(
+                f"  {row['checkpoint']}  step {row['step']:>3}  round {row['round']}  after {row['node'] or '-'}"
+            )
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+@app.command(
+    epilog="Example:  dialectic fork deb-20250101-120000-ab12 --at 1f0c… --rounds 4 --id deb-four-rounds"
+)
+def fork(
+    debate_id: Annotated[str, typer.Argument(help="The debate to fork.", show_default=False)],
+    at: Annotated[str, typer.Option("--at", help="Checkpoint id to start from (see `show --history`).")],
+    rounds: Annotated[str | None, typer.Option("-r", "--rounds", help="Rounds for the fork.")] = None,
+    config: Annotated[
+        str | None, typer.Option("-c", "--config", help="Config for the fork (same agent ids).")
+    ] = None,
+    new_id: Annotated[str | None, typer.Option("--id", help="Id of the new debate.")] = None,
+    output: Output = None,
+    report: ReportPath = None,
+    env_file: EnvFile = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Use the built-in simulated model.")] = False,
+    verbose: Verbose = False,
+    db: Db = None,
+) -> int:
+    """Start a new debate from a past checkpoint of another; the original stays untouched."""
+    from dialectic.graphs.store import new_debate_id, validate_debate_id
+    from dialectic.runner import inputs
+    from dialectic.runner.run import fork_debate
+
+    inputs.load_env_file(env_file)
+    validate_debate_id(debate_id)
+    chosen = validate_debate_id(new_id) if new_id else new_debate_id()
+    change = inputs.fork_settings(config, rounds=inputs.parse_rounds(rounds), offline=offline)
+    return _run(
+        _stderr(),
+        chosen,
+        lambda on_event: fork_debate(debate_id, at, new_id=chosen, settings=change, db=db, on_event=on_event),
+        output=output,
+        report=report,
+        verbose=verbose,
+    )
 
 
 @app.command("report", epilog="Example:  dialectic report --debate deb-20250101-120000-ab12 -o report.md")

@@ -79,7 +79,7 @@ def run_debate(
     finally:
         os.chdir(cwd)
     assert result.status == "completed", result.message
-    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    calls = [c for c in map(json.loads, log.read_text().splitlines()) if c["event"] == "end"]
     return wall, calls, result.record.dump()
 
 

@@ -1,21 +1,31 @@
-"""Open the checkpoint store, and the ids that name debates in it.
+"""The checkpoint store (SQLite or PostgreSQL), the ids that name debates in it, and the lock
+that makes one process the only writer of a debate.
 
 A debate id is the LangGraph thread id and the name of its JSON file, so ids are validated
 before they touch either: letters, digits, ``.``, ``_`` and ``-``, starting with a letter or
-digit, never ``..``.
+digit, never ``..``. The writer lock dies with its holder (an ``flock`` on a file next to a
+SQLite store, a session advisory lock in PostgreSQL), so a killed debate is never shown as
+running forever and can be resumed at once.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import secrets
+import socket
 import sqlite3
 import string
+import threading
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Protocol
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
@@ -50,39 +60,277 @@ def db_url(cli_value: str | None) -> str:
     return cli_value or os.environ.get("DIALECTIC_DB") or str(DEFAULT_DB)
 
 
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgres://", "postgresql://"))
+
+
+def redact(url: str) -> str:
+    """A store URL fit for messages: no password."""
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
 def serializer() -> JsonPlusSerializer:
     """Checkpoint serde that accepts exactly our state's value types (strict msgpack)."""
     return JsonPlusSerializer(allowed_msgpack_modules=state.CHECKPOINT_TYPES)
 
 
+class DebateBusy(InputError):
+    """Another live process is running this debate (exit 2)."""
+
+
+@dataclass(frozen=True)
+class Owner:
+    pid: int
+    host: str
+    command: str
+
+    @classmethod
+    def me(cls, command: str) -> Owner:
+        return cls(os.getpid(), socket.gethostname(), command)
+
+    def describe(self) -> str:
+        return f"process {self.pid} on {self.host} ({self.command})"
+
+
+class _Locks(Protocol):
+    def acquire(self, debate_id: str, owner: Owner) -> Any: ...
+    def release(self, handle: Any) -> None: ...
+    def holder(self, debate_id: str) -> Owner | None: ...
+
+
+class Store:
+    """An open checkpoint store: the saver, thread listing, and per-debate writer locks."""
+
+    def __init__(
+        self, url: str, saver: BaseCheckpointSaver[str], locks: _Locks, list_sql: str, runner: Any
+    ) -> None:
+        self.url = url
+        self.saver = saver
+        self._locks = locks
+        self._list_sql = list_sql
+        self._run_sql = runner
+
+    def thread_ids(self) -> list[str]:
+        return [row[0] for row in self._run_sql(self._list_sql)]
+
+    def exists(self, debate_id: str) -> bool:
+        return self.saver.get_tuple({"configurable": {"thread_id": debate_id}}) is not None
+
+    def holder(self, debate_id: str) -> Owner | None:
+        return self._locks.holder(debate_id)
+
+    @contextmanager
+    def writer(self, debate_id: str, command: str) -> Iterator[None]:
+        """Hold the debate's writer lock for the duration, or fail naming who holds it."""
+        owner = Owner.me(command)
+        handle = self._locks.acquire(debate_id, owner)
+        if handle is None:
+            holder = self._locks.holder(debate_id)
+            who = holder.describe() if holder else "another process"
+            raise DebateBusy(
+                f"debate {debate_id} is being run by {who}; wait for it to finish or stop it first"
+            )
+        try:
+            yield
+        finally:
+            self._locks.release(handle)
+
+
+@contextmanager
+def open_store(url: str) -> Iterator[Store]:
+    if is_postgres(url):
+        yield from _postgres(url)
+    else:
+        yield from _sqlite(Path(url))
+
+
 @contextmanager
 def open_checkpointer(url: str) -> Iterator[BaseCheckpointSaver[str]]:
-    if url.startswith(("postgres://", "postgresql://")):
-        raise StoreError(f"PostgreSQL stores are not supported yet: {url.split('@')[-1]}")
-    yield from _sqlite(Path(url))
+    with open_store(url) as store:
+        yield store.saver
 
 
-def _sqlite(path: Path) -> Iterator[BaseCheckpointSaver[str]]:
+# --- SQLite -----------------------------------------------------------------------------------
+
+
+class _FileLocks:
+    """``flock`` on ``<db>.locks/<id>.lock``: released by the kernel when the holder dies."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def _path(self, debate_id: str) -> Path:
+        return self.folder / f"{validate_debate_id(debate_id)}.lock"
+
+    def acquire(self, debate_id: str, owner: Owner) -> Any:
+        import fcntl
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self._path(debate_id), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return None
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps(owner.__dict__).encode())
+        return fd
+
+    def release(self, handle: Any) -> None:
+        os.close(handle)
+
+    def holder(self, debate_id: str) -> Owner | None:
+        import fcntl
+
+        path = self._path(debate_id)
+        if not path.exists():
+            return None
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                try:
+                    return Owner(**json.loads(path.read_text() or "{}"))
+                except (ValueError, TypeError):
+                    return Owner(0, "?", "?")
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)
+
+
+def _sqlite(path: Path) -> Iterator[Store]:
     from langgraph.checkpoint.sqlite import SqliteSaver
 
+    shown = path.resolve()
     if path.is_dir():
-        raise StoreError(f"checkpoint store {path.resolve()} is a directory; pass a file path to --db")
+        raise StoreError(f"checkpoint store {shown} is a directory; pass a file path to --db")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
     except (OSError, sqlite3.Error) as exc:
-        raise StoreError(f"cannot open checkpoint store {path.resolve()}: {exc}") from exc
+        raise StoreError(f"cannot open checkpoint store {shown}: {exc}") from exc
+    lock = threading.Lock()
+
+    def run_sql(sql: str) -> list[tuple[Any, ...]]:
+        with lock:
+            return conn.execute(sql).fetchall()
+
     try:
         saver = SqliteSaver(conn, serde=serializer())
         try:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables and "checkpoints" not in tables:
+                raise StoreError(
+                    f"{shown} is another program's SQLite database (tables: {', '.join(sorted(tables)[:5])}); "
+                    "pass a new or Dialectic --db path"
+                )
             saver.setup()
             conn.execute(
                 "SELECT thread_id, checkpoint_id, checkpoint, metadata FROM checkpoints LIMIT 1"
             ).fetchall()
         except sqlite3.DatabaseError as exc:
             raise StoreError(
-                f"{path.resolve()} is not a Dialectic checkpoint store ({exc}); pass another --db path"
+                f"{shown} is not a Dialectic checkpoint store ({exc}); pass another --db path"
             ) from exc
-        yield saver
+        locks = _FileLocks(path.with_name(path.name + ".locks"))
+        yield Store(
+            str(path),
+            saver,
+            locks,
+            "SELECT DISTINCT thread_id FROM checkpoints WHERE checkpoint_ns = ''",
+            run_sql,
+        )
     finally:
         conn.close()
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+
+class _AdvisoryLocks:
+    """Session advisory locks, one connection per held lock: PostgreSQL releases them when the
+    holder's connection ends, whichever machine it ran on. The owner is noted in a small table."""
+
+    def __init__(self, url: str, connect: Any) -> None:
+        self.url = url
+        self.connect = connect
+
+    @staticmethod
+    def _key(debate_id: str) -> int:
+        return zlib.crc32(f"dialectic:{debate_id}".encode()) - 2**31
+
+    def acquire(self, debate_id: str, owner: Owner) -> Any:
+        conn = self.connect(self.url, autocommit=True)
+        locked = conn.execute("SELECT pg_try_advisory_lock(%s)", (self._key(debate_id),)).fetchone()[0]
+        if not locked:
+            conn.close()
+            return None
+        conn.execute(
+            "INSERT INTO dialectic_owners (thread_id, owner) VALUES (%s, %s) "
+            "ON CONFLICT (thread_id) DO UPDATE SET owner = EXCLUDED.owner",
+            (debate_id, json.dumps(owner.__dict__)),
+        )
+        return conn
+
+    def release(self, handle: Any) -> None:
+        handle.close()
+
+    def holder(self, debate_id: str) -> Owner | None:
+        with self.connect(self.url, autocommit=True) as conn:
+            key = self._key(debate_id)
+            if conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                return None
+            row = conn.execute(
+                "SELECT owner FROM dialectic_owners WHERE thread_id = %s", (debate_id,)
+            ).fetchone()
+        try:
+            return Owner(**json.loads(row[0])) if row else Owner(0, "?", "?")
+        except (ValueError, TypeError):
+            return Owner(0, "?", "?")
+
+
+def _postgres(url: str) -> Iterator[Store]:
+    try:
+        import psycopg
+        from langgraph.checkpoint.postgres import PostgresSaver
+    except ImportError as exc:
+        raise StoreError(
+            "a PostgreSQL store needs the postgres extra: pip install 'dialectic-debate[postgres]'"
+        ) from exc
+    from psycopg.rows import dict_row
+
+    try:
+        conn = psycopg.connect(
+            url, autocommit=True, prepare_threshold=0, row_factory=dict_row, connect_timeout=10
+        )
+    except psycopg.Error as exc:
+        raise StoreError(
+            f"cannot open checkpoint store {redact(url)}: {str(exc).strip().splitlines()[0]}"
+        ) from exc
+    lock = threading.Lock()
+
+    def run_sql(sql: str) -> list[tuple[Any, ...]]:
+        with lock:
+            return [tuple(row.values()) for row in conn.execute(sql).fetchall()]
+
+    try:
+        saver = PostgresSaver(conn, serde=serializer())
+        try:
+            saver.setup()
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS dialectic_owners (thread_id TEXT PRIMARY KEY, owner TEXT NOT NULL)"
+            )
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"cannot set up checkpoint store {redact(url)}: {str(exc).strip().splitlines()[0]}"
+            ) from exc
+        locks = _AdvisoryLocks(url, psycopg.connect)
+        yield Store(
+            url, saver, locks, "SELECT DISTINCT thread_id FROM checkpoints WHERE checkpoint_ns = ''", run_sql
+        )
+    finally:
+        with contextlib.suppress(Exception):
+            conn.close()

@@ -5,8 +5,8 @@ reports ``usage_metadata``, and can be slowed down or made to fail from the envi
 benchmarks and tests exercise the same code paths as a real provider:
 
 - ``DIALECTIC_OFFLINE_LATENCY_MS``: fixed latency added to every call.
-- ``DIALECTIC_OFFLINE_CALL_LOG``: a file that gets one JSON line per call (calls are counted
-  across processes with it, for example before and after a kill).
+- ``DIALECTIC_OFFLINE_CALL_LOG``: a file that gets a JSON line when each call starts and one when
+  it ends (calls are counted across processes with it, for example before and after a kill).
 - ``DIALECTIC_OFFLINE_FAIL``: comma-separated ``agent:phase`` pairs (``*`` matches any) whose
   calls fail like an unavailable provider (HTTP 503).
 """
@@ -98,6 +98,7 @@ class OfflineChatModel(BaseChatModel):
             raise SimulatedOutage(
                 f"simulated provider outage for {agent or '?'} in {phase or '?'} (HTTP 503)"
             )
+        self._log("start", meta, None)
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000)
         prompt = "\n\n".join(str(m.content) for m in messages)
@@ -122,7 +123,7 @@ class OfflineChatModel(BaseChatModel):
         usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
         message.usage_metadata = usage  # type: ignore[assignment]
         message.response_metadata = {"model_name": self.model_name}
-        self._log(meta, usage)
+        self._log("end", meta, usage)
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _selected_to_fail(self, agent: str, phase: str) -> bool:
@@ -193,18 +194,18 @@ class OfflineChatModel(BaseChatModel):
             return text.summarize(role, agent, material, previous, limit, rng)
         return text.propose(role, agent, problem, rng)
 
-    def _log(self, meta: dict[str, Any], usage: dict[str, int]) -> None:
+    def _log(self, event: str, meta: dict[str, Any], usage: dict[str, int] | None) -> None:
         if not self.call_log:
             return
         record = {
+            "event": event,
             "time": time.time(),
             "pid": os.getpid(),
             "phase": meta.get(META_PHASE),
             "agent": meta.get(META_AGENT),
             "round": meta.get(META_ROUND),
             "target": meta.get(META_TARGET),
-            "input_tokens": usage["input_tokens"],
-            "output_tokens": usage["output_tokens"],
+            **(usage or {}),
         }
         line = (json.dumps(record) + "\n").encode("utf-8")
         # One write on an O_APPEND descriptor: lines from parallel calls never interleave.

@@ -4,6 +4,7 @@ Shared by the CLI and the library API so every entry point checks the same way."
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from dialectic.configs.loader import load_config
@@ -92,3 +93,27 @@ def check_keys(settings: RunSettings) -> None:
     from dialectic.providers.factory import check_keys as check
 
     check([*settings.agents, settings.judge], os.environ)
+
+
+def fork_settings(
+    config_path: str | None, *, rounds: int | None, offline: bool
+) -> Callable[[RunSettings], RunSettings]:
+    """How a fork's settings derive from its parent's: a new config (with the same agents) and/or
+    new rounds; everything else as the parent had it."""
+
+    def change(parent: RunSettings) -> RunSettings:
+        if config_path is None:
+            config = apply_overrides(parent.config, agent_roles=None, rounds=rounds, offline=offline)
+            return parent.model_copy(update={"config": config, "offline": parent.offline or offline})
+        settings, _ = prepare_settings(
+            config_path, roles=None, rounds=rounds, offline=offline or parent.offline
+        )
+        before = sorted(agent.id for agent in parent.agents)
+        after = sorted(agent.id for agent in settings.agents)
+        if before != after:
+            raise InputError(
+                f"the fork's config must keep the debate's agents ({', '.join(before)}); it has {', '.join(after)}"
+            )
+        return settings
+
+    return change

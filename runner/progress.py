@@ -25,15 +25,15 @@ _PHASE_LABEL = {
 
 
 class Progress:
-    def __init__(self, console: Console, *, agents: list[str], rounds: int, verbose: bool) -> None:
+    def __init__(self, console: Console, *, verbose: bool) -> None:
         self.console = console
         self.verbose = verbose
-        self.rounds = rounds
+        self.rounds = 0
         self.started = time.monotonic()
         self.round = 0
         self.phase = "starting"
         self.tokens = 0
-        self.agent_state: dict[str, str] = {agent: "waiting" for agent in agents}
+        self.agent_state: dict[str, str] = {}
         self.agent_tokens: dict[str, int] = defaultdict(int)
         self.calls: list[dict[str, Any]] = []
         self.phase_calls: dict[tuple[int, str], list[int]] = defaultdict(
@@ -47,7 +47,10 @@ class Progress:
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
         agent = str(event.get("agent") or "")
-        if kind == "round_started":
+        if kind == "run_started":
+            self.rounds = int(event["rounds"])
+            self.agent_state = {agent: "waiting" for agent in event["agents"]}
+        elif kind == "round_started":
             self.round = int(event["round"])
         elif kind == "call_started":
             self.phase = str(event.get("phase"))

@@ -1,20 +1,22 @@
-"""Run a debate: open the store, stream the graph, keep the debate JSON current, and say how it
-ended. This is the library entry point the CLI (and notebooks) call."""
+"""Run a debate: open the store, take the debate's writer lock, stream the graph, keep the
+debate JSON current, and say how it ended. ``start_debate``, ``resume_debate`` and
+``fork_debate`` are the library entry points the CLI (and notebooks) call."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.types import StreamMode
+from langgraph.checkpoint.base import CheckpointMetadata
+from langgraph.types import Command, StreamMode
 
 from dialectic.configs.settings import RunSettings
-from dialectic.errors import DialecticError, ProviderError
-from dialectic.graphs import store
+from dialectic.errors import InputError, ProviderError
+from dialectic.graphs import store as stores
 from dialectic.graphs.context import DebateContext
 from dialectic.graphs.routing import unrecovered_failures
 from dialectic.graphs.state import DebateState
@@ -39,6 +41,7 @@ class DebateResult:
     json_path: Path
     message: str | None = None
     pending: list[dict[str, Any]] = field(default_factory=list)
+    already_complete: bool = False
 
     @property
     def solution(self) -> str | None:
@@ -47,6 +50,13 @@ class DebateResult:
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def thread_config(debate_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
+    configurable: dict[str, Any] = {"thread_id": debate_id, "checkpoint_ns": ""}
+    if checkpoint_id:
+        configurable["checkpoint_id"] = checkpoint_id
+    return {"configurable": configurable}
 
 
 class DebateRun:
@@ -74,14 +84,13 @@ class DebateRun:
         metadata = {SETTINGS_KEY: settings.to_json(), CREATED_KEY: created_at}
         if parent_id:
             metadata[PARENT_KEY] = parent_id
-        rounds = settings.config.debate.rounds
         self.config: RunnableConfig = {
-            "configurable": {"thread_id": debate_id},
+            **thread_config(debate_id),
             "metadata": metadata,
             "max_concurrency": settings.config.debate.maxConcurrency,
-            "recursion_limit": 100 + 12 * rounds,
+            "recursion_limit": 100 + 12 * settings.config.debate.rounds,
         }
-        self.json_path = store.debate_json_path(debate_id)
+        self.json_path = stores.debate_json_path(debate_id)
 
     def state(self) -> dict[str, Any]:
         return dict(self.graph.get_state(self.config).values)
@@ -100,7 +109,17 @@ class DebateRun:
         return record
 
     def execute(self, graph_input: Any) -> DebateResult:
-        state: dict[str, Any] = {}
+        from dialectic.providers.factory import check_keys
+
+        check_keys([*self.settings.agents, self.settings.judge])  # before any call: exit 4, nothing spent
+        self.on_event(
+            {
+                "event": "run_started",
+                "debate_id": self.debate_id,
+                "agents": [a.id for a in self.settings.agents],
+                "rounds": self.settings.config.debate.rounds,
+            }
+        )
         modes: list[StreamMode] = ["values", "custom"]
         try:
             for part in self.graph.stream(
@@ -112,8 +131,7 @@ class DebateRun:
                 durability="sync",
             ):
                 if part["type"] == "values":
-                    state = dict(part["data"])
-                    self.save(state, "running")
+                    self.save(dict(part["data"]), "running")
                 elif part["type"] == "custom":
                     self.on_event(part["data"])
         except KeyboardInterrupt:
@@ -124,30 +142,28 @@ class DebateRun:
         except ProviderError as exc:
             record = self.save(self.state(), "failed")
             return DebateResult(self.debate_id, "failed", EXIT_PROVIDER, record, self.json_path, str(exc))
-        except DialecticError:
-            self.save(self.state(), "failed")
-            raise
-        except Exception:
+        except BaseException:
             self.save(self.state(), "failed")
             raise
         return self.outcome()
 
-    def outcome(self) -> DebateResult:
+    def outcome(self, *, already_complete: bool = False) -> DebateResult:
         snapshot = self.graph.get_state(self.config)
         state = dict(snapshot.values)
         pending = [dict(i.value) for i in snapshot.interrupts if isinstance(i.value, dict)]
+        provider = [p for p in pending if p.get("kind") == "provider_failure"]
+        if provider:
+            record = self.save(state, "failed")
+            first = provider[0]
+            message = (
+                f"too few agents left in {first['phase']} of round {first['round']} "
+                f"({len(first['taking_part'])} of the {first['needed']} needed): "
+                f"{first['errors'][0] if first['errors'] else 'provider failure'}"
+            )
+            return DebateResult(
+                self.debate_id, "failed", EXIT_PROVIDER, record, self.json_path, message, pending
+            )
         if pending:
-            provider = [p for p in pending if p.get("kind") == "provider_failure"]
-            if provider:
-                record = self.save(state, "failed")
-                first = provider[0]
-                message = (
-                    f"too few agents left in {first['phase']} of round {first['round']} "
-                    f"({len(first['taking_part'])} of the {first['needed']} needed): {first['errors'][0] if first['errors'] else 'provider failure'}"
-                )
-                return DebateResult(
-                    self.debate_id, "failed", EXIT_PROVIDER, record, self.json_path, message, pending
-                )
             record = self.save(state, "waiting_for_input")
             return DebateResult(
                 self.debate_id,
@@ -170,7 +186,25 @@ class DebateRun:
             )
         status = "degraded" if unrecovered_failures(cast(DebateState, state)) else "completed"
         record = self.save(state, status)
-        return DebateResult(self.debate_id, status, EXIT_OK, record, self.json_path)
+        return DebateResult(
+            self.debate_id, status, EXIT_OK, record, self.json_path, already_complete=already_complete
+        )
+
+    def resume_input(self) -> Any:
+        """What to send the graph to continue: answers to its pending interrupts, or nothing."""
+        snapshot = self.graph.get_state(self.config)
+        if not snapshot.interrupts:
+            return None
+        answers: dict[str, Any] = {}
+        for item in snapshot.interrupts:
+            kind = item.value.get("kind") if isinstance(item.value, dict) else None
+            if kind == "provider_failure":
+                answers[item.id] = {"retry": True}
+            else:
+                raise InputError(
+                    f"debate {self.debate_id} is waiting for input of a kind this version cannot give ({kind})"
+                )
+        return Command(resume=answers)
 
 
 def start_debate(
@@ -182,17 +216,122 @@ def start_debate(
     on_event: EventHandler | None = None,
 ) -> DebateResult:
     """Run a new debate to its end (or its first pause or failure)."""
-    debate_id = store.validate_debate_id(debate_id) if debate_id else store.new_debate_id()
-    with store.open_checkpointer(store.db_url(db)) as saver:
-        if saver.get_tuple({"configurable": {"thread_id": debate_id}}) is not None:
-            from dialectic.errors import InputError
-
+    debate_id = stores.validate_debate_id(debate_id) if debate_id else stores.new_debate_id()
+    with stores.open_store(stores.db_url(db)) as store, store.writer(debate_id, "dialectic debate"):
+        if store.exists(debate_id):
             raise InputError(
                 f"a debate with id {debate_id!r} already exists; resume it with: dialectic resume {debate_id}"
             )
-        run = DebateRun(saver, debate_id, settings, created_at=utc_now(), on_event=on_event)
+        run = DebateRun(store.saver, debate_id, settings, created_at=utc_now(), on_event=on_event)
         return run.execute({"problem": problem})
 
 
-def settings_of(metadata: dict[str, Any]) -> RunSettings:
-    return RunSettings.from_json(metadata[SETTINGS_KEY])
+def open_existing(store: stores.Store, debate_id: str, on_event: EventHandler | None = None) -> DebateRun:
+    """The run of a debate already in the store, with the settings it started with."""
+    stores.validate_debate_id(debate_id)
+    latest = store.saver.get_tuple(thread_config(debate_id))
+    if latest is None:
+        raise InputError(
+            f"no debate {debate_id!r} in {stores.redact(store.url)}; `dialectic list` shows the debates there"
+        )
+    metadata: dict[str, Any] = dict(latest.metadata or {})
+    if SETTINGS_KEY not in metadata:
+        raise InputError(
+            f"debate {debate_id!r} in {stores.redact(store.url)} was not written by dialectic (no settings)"
+        )
+    return DebateRun(
+        store.saver,
+        debate_id,
+        RunSettings.from_json(metadata[SETTINGS_KEY]),
+        created_at=str(metadata.get(CREATED_KEY) or utc_now()),
+        parent_id=metadata.get(PARENT_KEY),
+        on_event=on_event,
+    )
+
+
+def resume_debate(
+    debate_id: str, *, db: str | None = None, on_event: EventHandler | None = None
+) -> DebateResult:
+    """Continue a debate from its last checkpoint: finished calls are not made again."""
+    with stores.open_store(stores.db_url(db)) as store, store.writer(debate_id, "dialectic resume"):
+        run = open_existing(store, debate_id, on_event)
+        snapshot = run.graph.get_state(run.config)
+        if not snapshot.next and snapshot.values.get("final_solution") is not None:
+            return run.outcome(already_complete=True)
+        return run.execute(run.resume_input())
+
+
+def fork_debate(
+    source_id: str,
+    checkpoint_id: str,
+    *,
+    new_id: str | None = None,
+    settings: Callable[[RunSettings], RunSettings] | None = None,
+    db: str | None = None,
+    on_event: EventHandler | None = None,
+) -> DebateResult:
+    """A new debate that starts from a past checkpoint of another; the original is untouched.
+
+    The checkpoint and its ancestors are copied into the new thread (so its history shows
+    where it came from), with ``settings`` applied to the parent's settings for what follows.
+    """
+    new_id = stores.validate_debate_id(new_id) if new_id else stores.new_debate_id()
+    with stores.open_store(stores.db_url(db)) as store:
+        parent = open_existing(store, source_id)
+        chain = _ancestors(store, source_id, checkpoint_id)
+        new_settings = settings(parent.settings) if settings else parent.settings
+        if store.exists(new_id):
+            raise InputError(f"a debate with id {new_id!r} already exists; choose another --id")
+        with store.writer(new_id, "dialectic fork"):
+            _copy_chain(store, chain, new_id, new_settings, parent_id=source_id)
+            run = DebateRun(
+                store.saver,
+                new_id,
+                new_settings,
+                created_at=utc_now(),
+                parent_id=source_id,
+                on_event=on_event,
+            )
+            return run.execute(run.resume_input())
+
+
+def _ancestors(store: stores.Store, debate_id: str, checkpoint_id: str) -> list[Any]:
+    """The checkpoint tuples from the thread's first checkpoint up to ``checkpoint_id``."""
+    found = store.saver.get_tuple(thread_config(debate_id, checkpoint_id))
+    if found is None:
+        raise InputError(
+            f"debate {debate_id!r} has no checkpoint {checkpoint_id!r}; `dialectic show {debate_id} --history` lists them"
+        )
+    chain = [found]
+    while chain[-1].parent_config is not None:
+        parent = store.saver.get_tuple(chain[-1].parent_config)
+        if parent is None:
+            break
+        chain.append(parent)
+    return list(reversed(chain))
+
+
+def _copy_chain(
+    store: stores.Store, chain: Iterable[Any], new_id: str, settings: RunSettings, *, parent_id: str
+) -> None:
+    parent_checkpoint: str | None = None
+    items = list(chain)
+    for index, item in enumerate(items):
+        metadata = dict(item.metadata or {})
+        if index == len(items) - 1:  # the fork point carries the fork's own settings and parent
+            metadata.update({SETTINGS_KEY: settings.to_json(), PARENT_KEY: parent_id, CREATED_KEY: utc_now()})
+        target = thread_config(new_id)
+        if parent_checkpoint:
+            target["configurable"]["checkpoint_id"] = parent_checkpoint
+        saved = store.saver.put(
+            target,
+            item.checkpoint,
+            cast(CheckpointMetadata, metadata),
+            dict(item.checkpoint["channel_versions"]),
+        )
+        by_task: dict[str, list[tuple[str, Any]]] = {}
+        for task_id, channel, value in item.pending_writes or []:
+            by_task.setdefault(task_id, []).append((channel, value))
+        for task_id, writes in by_task.items():
+            store.saver.put_writes(saved, writes, task_id)
+        parent_checkpoint = item.checkpoint["id"]

@@ -61,3 +61,13 @@ def read_record(path: Path) -> DebateRecord:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
         raise InputError(f"{shown} is not a valid debate file: {where}: {first.get('msg')}") from exc
+
+
+def mark_status(path: Path, status: str) -> None:
+    """Set the status of a saved debate file in place (used when a run is cut short)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    data["status"] = status
+    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")

@@ -55,7 +55,9 @@ def new_run(settings: RunSettings, saver=None, debate_id: str = "t-1") -> Debate
 
 
 def calls(log: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    if not log.exists():
+        return []
+    return [c for c in map(json.loads, log.read_text().splitlines()) if c["event"] == "end"]
 
 
 @pytest.fixture
@@ -246,7 +248,8 @@ def test_same_input_gives_the_same_transcript():
     first.execute({"problem": PROBLEM})
     second = new_run(make_settings(rounds=2), debate_id="b")
     second.execute({"problem": PROBLEM})
-    contents = lambda run: [
-        (c.agent_id, c.type, c.target_agent_id, c.content) for c in run.state()["contributions"]
-    ]  # noqa: E731
+
+    def contents(run):
+        return [(c.agent_id, c.type, c.target_agent_id, c.content) for c in run.state()["contributions"]]
+
     assert contents(first) == contents(second)
