@@ -128,8 +128,8 @@ def resolve_settings(
             phases.pop("clarificationPromptPath")
         for key, phase in phases.items():
             raw = getattr(member, key)
-            if raw is None and phase == "summarize" and config.debate.summarization.promptPath:
-                raw = config.debate.summarization.promptPath
+            if raw is None and phase == "summarize":
+                raw = config.summarization_for(member).promptPath
             if raw is None:
                 continue
             text, warning = _read_prompt_file(base / raw, f"{member.id}.{key}")

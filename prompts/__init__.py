@@ -65,13 +65,57 @@ def render(template: str, values: Mapping[str, object]) -> str:
     return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), template)
 
 
-_HEADING = re.compile(r"^(#{1,4})(?=\s)", re.M)
+_HEADING = re.compile(r"^(#{1,6})(?=\s)")
+_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+
+
+def heading_levels(markdown: str) -> list[int]:
+    return [len(match.group(1)) for line in _outside_code(markdown) if (match := _HEADING.match(line))]
+
+
+def shift_headings(markdown: str, shift: int) -> str:
+    """Move every heading by ``shift`` levels (kept within 1..6); fenced code is left alone."""
+    lines = markdown.strip().split("\n")
+    code = _code_lines(lines)
+    for index, line in enumerate(lines):
+        match = _HEADING.match(line)
+        if match and index not in code:
+            level = max(1, min(6, len(match.group(1)) + shift))
+            lines[index] = "#" * level + line[match.end(1) :]
+    return "\n".join(lines)
+
+
+def _code_lines(lines: list[str]) -> set[int]:
+    inside: str | None = None
+    code: set[int] = set()
+    for index, line in enumerate(lines):
+        fence = _FENCE.match(line)
+        if inside is None and fence:
+            inside = fence.group(1)
+            code.add(index)
+        elif inside is not None:
+            code.add(index)
+            if (
+                fence
+                and fence.group(1)[0] == inside[0]
+                and len(fence.group(1)) >= len(inside)
+                and not line.strip()[len(fence.group(1)) :].strip()
+            ):
+                inside = None
+    return code
+
+
+def _outside_code(markdown: str) -> list[str]:
+    lines = markdown.split("\n")
+    code = _code_lines(lines)
+    return [line for index, line in enumerate(lines) if index not in code]
 
 
 def embed(markdown: str) -> str:
     """Markdown placed inside a prompt, its headings pushed two levels down so that they never
     break the prompt's own ``##`` sections."""
-    return _HEADING.sub(lambda m: "#" * min(6, len(m.group(1)) + 2), markdown.strip())
+    return shift_headings(markdown, 2)
 
 
 def cap_at_sentence(text: str, limit: int) -> str:
@@ -79,11 +123,8 @@ def cap_at_sentence(text: str, limit: int) -> str:
     text = text.strip()
     if len(text) <= limit:
         return text
-    cut = text[:limit]
-    end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "), cut.rfind(".\n"))
-    if end > 0:
-        return cut[: end + 1]
-    if cut.endswith((".", "!", "?")):
-        return cut
-    space = cut.rfind(" ", 0, limit - 1)
-    return (cut[:space] if space > 0 else cut[: limit - 1]).rstrip(",;: ") + "."
+    ends = [match.end() for match in _SENTENCE_END.finditer(text, 0, limit + 1) if match.end() <= limit]
+    if ends:
+        return text[: ends[-1]]
+    space = text.rfind(" ", 0, limit)
+    return (text[:space] if space > 0 else text[: limit - 1]).rstrip(",;: ") + "."

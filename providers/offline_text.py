@@ -619,10 +619,17 @@ def from_schema(
             for _ in range(max(1, schema.get("minItems", 1)))
         ]
     if kind in ("integer", "number"):
-        low = schema.get("minimum", 1)
-        high = schema.get("maximum", max(low, 10))
+        high_given = schema.get("maximum", schema.get("exclusiveMaximum"))
+        low = schema.get(
+            "minimum", schema.get("exclusiveMinimum", 1 if high_given is None else min(1, high_given - 9))
+        )
+        high = schema.get("maximum", max(low, 10) if high_given is None else high_given)
         value = low + rng.randrange(int(high - low) + 1) if high > low else low
         return int(value) if kind == "integer" else float(value)
     if kind == "boolean":
         return True
-    return f"A concise {name.replace('_', ' ') or 'answer'} grounded in the material provided."
+    value = f"A concise {name.replace('_', ' ') or 'answer'} grounded in the material provided."
+    longest = schema.get("maxLength")
+    if longest is not None:
+        value = value[:longest].rstrip() or "x" * min(longest, max(1, schema.get("minLength", 1)))
+    return value.ljust(schema.get("minLength", 0), ".")

@@ -10,9 +10,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from dialectic.prompts import heading_levels, shift_headings
 from dialectic.transcript.schema import ContributionRecord, DebateRecord
 
-_HEADING = re.compile(r"^(#{1,6})(?=\s)", re.M)
 _AGENT_COLUMNS = (
     "ID",
     "Name",
@@ -36,11 +36,8 @@ def fence(text: str, info: str = "text") -> str:
 
 def nest(markdown: str, top: int) -> str:
     """Shift the headings of ``markdown`` so its highest heading is at level ``top`` (max 6)."""
-    levels = [len(m.group(1)) for m in _HEADING.finditer(markdown)]
-    if not levels:
-        return markdown.strip()
-    shift = top - min(levels)
-    return _HEADING.sub(lambda m: "#" * max(1, min(6, len(m.group(1)) + shift)), markdown.strip())
+    levels = heading_levels(markdown)
+    return shift_headings(markdown, top - min(levels)) if levels else markdown.strip()
 
 
 def title_of(problem: str) -> str:
@@ -87,7 +84,8 @@ def _metrics(contribution: ContributionRecord, verbose: bool) -> str:
     if not verbose:
         return ""
     meta = contribution.metadata
-    return f" (latency={_number(meta.latencyMs)}ms, tokens={_number(meta.tokensUsed)})"
+    latency = "N/A" if meta.latencyMs is None else f"{int(meta.latencyMs)}ms"
+    return f" (latency={latency}, tokens={_number(meta.tokensUsed)})"
 
 
 def _number(value: float | int | None) -> str:

@@ -31,7 +31,7 @@ def _add(bucket: dict[str, Any], call: CallUsage, cost: float | None) -> None:
     if cost is None or bucket["costUsd"] is None:
         bucket["costUsd"] = None  # unknown stays unknown: never shown as 0
     else:
-        bucket["costUsd"] = round(bucket["costUsd"] + cost, 6)
+        bucket["costUsd"] = round(bucket["costUsd"] + cost, 12)  # no float noise, no lost fractions
 
 
 def summarize_usage(calls: Iterable[CallUsage], price: PriceFn | None = None) -> dict[str, Any]:
