@@ -10,11 +10,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
+from dialectic.configs.settings import RunSettings
 from dialectic.graphs import routing
 from dialectic.graphs.context import DebateContext
 from dialectic.graphs.state import AgentTask, DebateState
@@ -37,8 +39,23 @@ def _task_node(node: TaskNode) -> Any:
     return node
 
 
-def build_graph() -> StateGraph[DebateState, DebateContext, DebateState, DebateState]:
+@dataclass(frozen=True)
+class GraphOptions:
+    """What the configuration adds to the graph's shape (the rest is decided by routers)."""
+
+    clarify: bool = False  # a clarification phase before round 1
+    steer: bool = False  # a pause for the user's note after each round
+
+
+def options_for(settings: RunSettings) -> GraphOptions:
+    return GraphOptions(clarify=settings.config.debate.interactiveClarifications)
+
+
+def build_graph(
+    options: GraphOptions | None = None,
+) -> StateGraph[DebateState, DebateContext, DebateState, DebateState]:
     """The uncompiled debate graph; the caller compiles it with the checkpointer it chooses."""
+    options = options or GraphOptions()
     graph = StateGraph(DebateState, context_schema=DebateContext)
     graph.add_node("begin_round", begin_round)
     # Reached only through Send: each call gets its own task payload, not the state.

@@ -4,7 +4,7 @@ debate JSON current, and say how it ended. ``start_debate``, ``resume_debate`` a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +30,11 @@ CREATED_KEY = "dialectic_created_at"
 PARENT_KEY = "dialectic_parent"
 
 EXIT_OK, EXIT_BUG, EXIT_PROVIDER, EXIT_PAUSED, EXIT_INTERRUPTED = 0, 1, 3, 5, 130
+
+# Pauses that resume without any input from the user.
+_CONTINUE_WITHOUT_INPUT = {"provider_failure", "budget"}
+# How to give the input a pause of each kind waits for.
+_HOW_TO_ANSWER: dict[str, str] = {}
 
 
 @dataclass
@@ -72,14 +77,14 @@ class DebateRun:
         parent_id: str | None = None,
         on_event: EventHandler | None = None,
     ) -> None:
-        from dialectic.graphs.debate import build_graph
+        from dialectic.graphs.debate import build_graph, options_for
 
         self.debate_id = debate_id
         self.settings = settings
         self.created_at = created_at
         self.parent_id = parent_id
         self.on_event = on_event or (lambda event: None)
-        self.graph = build_graph().compile(checkpointer=saver)
+        self.graph = build_graph(options_for(settings)).compile(checkpointer=saver)
         self.context = DebateContext(settings)
         metadata = {SETTINGS_KEY: settings.to_json(), CREATED_KEY: created_at}
         if parent_id:
@@ -190,21 +195,27 @@ class DebateRun:
             self.debate_id, status, EXIT_OK, record, self.json_path, already_complete=already_complete
         )
 
-    def resume_input(self) -> Any:
-        """What to send the graph to continue: answers to its pending interrupts, or nothing."""
+    def resume_input(self, given: Mapping[str, Any] | None = None) -> Any:
+        """What to send the graph to continue: a value for each pending interrupt, or nothing.
+
+        ``given`` maps an interrupt kind to the user's input for it (answers, a note, …); a
+        pause that needs no input (provider failure, budget) is simply continued.
+        """
         snapshot = self.graph.get_state(self.config)
         if not snapshot.interrupts:
             return None
-        answers: dict[str, Any] = {}
+        given = given or {}
+        values: dict[str, Any] = {}
         for item in snapshot.interrupts:
             kind = item.value.get("kind") if isinstance(item.value, dict) else None
-            if kind == "provider_failure":
-                answers[item.id] = {"retry": True}
+            if kind in given:
+                values[item.id] = given[kind]
+            elif kind in _CONTINUE_WITHOUT_INPUT:
+                values[item.id] = {"continue": True}
             else:
-                raise InputError(
-                    f"debate {self.debate_id} is waiting for input of a kind this version cannot give ({kind})"
-                )
-        return Command(resume=answers)
+                how = _HOW_TO_ANSWER.get(str(kind), "`dialectic show` lists what it waits for")
+                raise InputError(f"debate {self.debate_id} is waiting for input ({kind}); {how}")
+        return Command(resume=values)
 
 
 def start_debate(
@@ -226,7 +237,12 @@ def start_debate(
         return run.execute({"problem": problem})
 
 
-def open_existing(store: stores.Store, debate_id: str, on_event: EventHandler | None = None) -> DebateRun:
+def open_existing(
+    store: stores.Store,
+    debate_id: str,
+    on_event: EventHandler | None = None,
+    adjust: Callable[[RunSettings], RunSettings] | None = None,
+) -> DebateRun:
     """The run of a debate already in the store, with the settings it started with."""
     stores.validate_debate_id(debate_id)
     latest = store.saver.get_tuple(thread_config(debate_id))
@@ -239,10 +255,11 @@ def open_existing(store: stores.Store, debate_id: str, on_event: EventHandler | 
         raise InputError(
             f"debate {debate_id!r} in {stores.redact(store.url)} was not written by dialectic (no settings)"
         )
+    settings = RunSettings.from_json(metadata[SETTINGS_KEY])
     return DebateRun(
         store.saver,
         debate_id,
-        RunSettings.from_json(metadata[SETTINGS_KEY]),
+        adjust(settings) if adjust else settings,
         created_at=str(metadata.get(CREATED_KEY) or utc_now()),
         parent_id=metadata.get(PARENT_KEY),
         on_event=on_event,
@@ -250,15 +267,24 @@ def open_existing(store: stores.Store, debate_id: str, on_event: EventHandler | 
 
 
 def resume_debate(
-    debate_id: str, *, db: str | None = None, on_event: EventHandler | None = None
+    debate_id: str,
+    *,
+    db: str | None = None,
+    on_event: EventHandler | None = None,
+    given: Mapping[str, Any] | None = None,
+    settings: Callable[[RunSettings], RunSettings] | None = None,
 ) -> DebateResult:
-    """Continue a debate from its last checkpoint: finished calls are not made again."""
+    """Continue a debate from its last checkpoint: finished calls are not made again.
+
+    ``given`` answers the pause it waits at (by interrupt kind); ``settings`` adjusts the
+    settings it started with (a larger budget, a longer timeout) from here on.
+    """
     with stores.open_store(stores.db_url(db)) as store, store.writer(debate_id, "dialectic resume"):
-        run = open_existing(store, debate_id, on_event)
+        run = open_existing(store, debate_id, on_event, settings)
         snapshot = run.graph.get_state(run.config)
         if not snapshot.next and snapshot.values.get("final_solution") is not None:
             return run.outcome(already_complete=True)
-        return run.execute(run.resume_input())
+        return run.execute(run.resume_input(given))
 
 
 def fork_debate(
