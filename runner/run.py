@@ -207,13 +207,13 @@ class DebateRun:
         given = given or {}
         values: dict[str, Any] = {}
         for item in snapshot.interrupts:
-            kind = item.value.get("kind") if isinstance(item.value, dict) else None
+            kind = str(item.value.get("kind")) if isinstance(item.value, dict) else "unknown"
             if kind in given:
                 values[item.id] = given[kind]
             elif kind in _CONTINUE_WITHOUT_INPUT:
                 values[item.id] = {"continue": True}
             else:
-                how = _HOW_TO_ANSWER.get(str(kind), "`dialectic show` lists what it waits for")
+                how = _HOW_TO_ANSWER.get(kind, "`dialectic show` lists what it waits for")
                 raise InputError(f"debate {self.debate_id} is waiting for input ({kind}); {how}")
         return Command(resume=values)
 
