@@ -44,6 +44,19 @@ Output = Annotated[
     typer.Option("-o", "--output", help="*.json: the full debate JSON; otherwise: the solution text."),
 ]
 ReportPath = Annotated[str | None, typer.Option("--report", help="Also write the Markdown report here.")]
+Timeout = Annotated[
+    float | None, typer.Option("--timeout", help="Seconds each LLM call may take (all agents).")
+]
+MaxConcurrency = Annotated[
+    int | None, typer.Option("--max-concurrency", help="LLM calls in flight at most (default 8).")
+]
+MaxTokens = Annotated[
+    int | None, typer.Option("--max-tokens", help="Budget: pause before a phase would exceed N tokens.")
+]
+MaxCost = Annotated[
+    float | None, typer.Option("--max-cost", help="Budget: pause before a phase would exceed USD.")
+]
+Cache = Annotated[str | None, typer.Option("--cache", help="Replay cache of LLM responses (SQLite file).")]
 EnvFile = Annotated[
     str | None, typer.Option("-e", "--env-file", help="dotenv file (default: ./.env if present).")
 ]
@@ -96,6 +109,11 @@ def debate(
         str | None, typer.Option("--id", help="Debate id (default deb-YYYYMMDD-HHMMSS-xxxx).")
     ] = None,
     db: Db = None,
+    timeout: Timeout = None,
+    max_concurrency: MaxConcurrency = None,
+    max_tokens: MaxTokens = None,
+    max_cost: MaxCost = None,
+    cache: Cache = None,
 ) -> int:
     """Run a debate on a design problem and print the final solution."""
     from dialectic.graphs.store import new_debate_id, validate_debate_id
@@ -108,8 +126,14 @@ def debate(
     settings, notices = inputs.prepare_settings(
         config, roles=inputs.parse_roles(agents), rounds=inputs.parse_rounds(rounds), offline=offline
     )
+    settings = inputs.run_overrides(
+        timeout=timeout,
+        max_concurrency=max_concurrency,
+        max_tokens=max_tokens,
+        max_cost=max_cost,
+        cache=cache,
+    )(settings)
     _warn(console, notices)
-    inputs.check_keys(settings)
     chosen = validate_debate_id(debate_id) if debate_id else new_debate_id()
     return _run(
         console,
@@ -171,8 +195,9 @@ def _finish(
     console.print(f"debate {result.debate_id}: {result.status} · JSON {result.json_path}")
     if result.exit_code != 0:
         if result.message and result.status != "interrupted":
-            console.print(f"[red]error:[/] {result.message}")
-        console.print(f"resume with: dialectic resume {result.debate_id}")
+            label = "[yellow]paused:[/]" if result.exit_code == 5 else "[red]error:[/]"
+            console.print(f"{label} {result.message}")
+        console.print(f"resume with: {result.resume_command}")
     return result.exit_code
 
 
@@ -214,18 +239,31 @@ def resume(
     env_file: EnvFile = None,
     verbose: Verbose = False,
     db: Db = None,
+    timeout: Timeout = None,
+    max_concurrency: MaxConcurrency = None,
+    max_tokens: MaxTokens = None,
+    max_cost: MaxCost = None,
+    cache: Cache = None,
 ) -> int:
-    """Continue a debate from its last checkpoint, with the settings it started with."""
+    """Continue a debate from its last checkpoint, with the settings it started with
+    (the options given here replace theirs from now on)."""
     from dialectic.graphs.store import validate_debate_id
     from dialectic.runner import inputs
     from dialectic.runner.run import resume_debate
 
     inputs.load_env_file(env_file)
     validate_debate_id(debate_id)
+    change = inputs.run_overrides(
+        timeout=timeout,
+        max_concurrency=max_concurrency,
+        max_tokens=max_tokens,
+        max_cost=max_cost,
+        cache=cache,
+    )
     return _run(
         _stderr(),
         debate_id,
-        lambda on_event: resume_debate(debate_id, db=db, on_event=on_event),
+        lambda on_event: resume_debate(debate_id, db=db, on_event=on_event, settings=change),
         output=output,
         report=report,
         verbose=verbose,

@@ -7,7 +7,7 @@ so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import difflib
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -51,6 +51,13 @@ class ToolSpec(_Strict):
     name: Literal["file_read", "list_files", "context_search"]
 
 
+class Price(_Strict):
+    """USD per million tokens, overriding the maintained price table for this agent's model."""
+
+    inputPerMillion: float = Field(ge=0)
+    outputPerMillion: float = Field(ge=0)
+
+
 class AgentConfig(_Strict):
     promptsDir: str | None = None  # before `role`: the role check reads it
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -70,6 +77,7 @@ class AgentConfig(_Strict):
     apiKeyEnv: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     timeoutSeconds: float = Field(120, gt=0, le=3600)
     maxRetries: int = Field(3, ge=0, le=10)
+    price: Price | None = None
 
     @field_validator("role")
     @classmethod
@@ -113,6 +121,11 @@ class DebateSettings(_Strict):
     critiqueMode: Literal["pairwise", "batched"] = "pairwise"
     minAgents: int | None = Field(None, ge=1)
     maxConcurrency: int = Field(8, ge=1, le=256)
+    # Requests per second allowed per provider (one limiter shared by all agents of a provider).
+    requestsPerSecond: dict[Provider, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+    maxTokens: int | None = Field(None, ge=1, description="budget: tokens in + out for the whole debate")
+    maxCostUsd: float | None = Field(None, gt=0, description="budget: USD for the whole debate")
+    cache: str | None = Field(None, description="path of an SQLite replay cache of LLM responses")
 
 
 class DebateConfig(_Strict):

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from langchain_core.caches import BaseCache
 from langchain_core.language_models import BaseChatModel
+from langchain_core.rate_limiters import BaseRateLimiter
 
 from dialectic.configs.schema import AgentConfig
 from dialectic.configs.settings import RunSettings
@@ -19,6 +22,8 @@ from dialectic.configs.settings import RunSettings
 class DebateContext:
     settings: RunSettings
     _models: dict[str, BaseChatModel] = field(default_factory=dict, repr=False)
+    _limiters: dict[str, BaseRateLimiter] = field(default_factory=dict, repr=False)
+    _cache: BaseCache | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def member(self, agent_id: str) -> AgentConfig:
@@ -29,5 +34,29 @@ class DebateContext:
             if agent_id not in self._models:
                 from dialectic.providers.factory import build_chat_model
 
-                self._models[agent_id] = build_chat_model(self.member(agent_id))
+                member = self.member(agent_id)
+                self._models[agent_id] = build_chat_model(
+                    member, cache=self._response_cache(), rate_limiter=self._limiter(member.provider)
+                )
             return self._models[agent_id]
+
+    def _limiter(self, provider: str) -> BaseRateLimiter | None:
+        """One limiter per provider, shared by all its agents (a node-level one would not cap the total)."""
+        rate = self.settings.config.debate.requestsPerSecond.get(provider)  # type: ignore[call-overload]
+        if rate is None:
+            return None
+        if provider not in self._limiters:
+            from langchain_core.rate_limiters import InMemoryRateLimiter
+
+            self._limiters[provider] = InMemoryRateLimiter(
+                requests_per_second=rate, check_every_n_seconds=min(0.05, 1 / rate), max_bucket_size=1
+            )
+        return self._limiters[provider]
+
+    def _response_cache(self) -> BaseCache | None:
+        path = self.settings.config.debate.cache
+        if path and self._cache is None:
+            from dialectic.providers.cache import SQLiteResponseCache
+
+            self._cache = SQLiteResponseCache(Path(path))
+        return self._cache

@@ -79,6 +79,7 @@ class CallUsage(_Value):
     latency_ms: int
     cached: bool = False
     attempts: int = 1
+    cost_usd: float | None = None  # None: the model's price is unknown
 
 
 class Failure(_Value):

@@ -1,4 +1,5 @@
-"""The join after each phase: wait for every call of the phase, then check the quorum.
+"""The join after each phase: wait for every call of the phase, check the quorum, and check
+that the budget covers the next phase.
 
 If failed calls leave fewer than ``minAgents`` agents taking part, the debate pauses here with
 an interrupt (the CLI exits 3 and keeps everything); resuming it retries exactly the failed calls
@@ -15,11 +16,12 @@ from langgraph.types import interrupt
 from dialectic.graphs import routing
 from dialectic.graphs.context import DebateContext
 from dialectic.graphs.state import DebateState
+from dialectic.nodes.budget import require_budget
 
 PROVIDER_FAILURE = "provider_failure"
 
 
-def _check_quorum(state: DebateState, runtime: Runtime[DebateContext], phase: str) -> dict[str, Any]:
+def _check_quorum(state: DebateState, runtime: Runtime[DebateContext], phase: str) -> None:
     ctx = runtime.context
     if routing.quorum_lost(state, ctx, phase):
         round_number = state["round"]
@@ -35,16 +37,29 @@ def _check_quorum(state: DebateState, runtime: Runtime[DebateContext], phase: st
             }
         )
     runtime.stream_writer({"event": "phase_done", "phase": phase, "round": state["round"]})
-    return {}
+
+
+def _calls(route: Any) -> int:
+    """How many LLM calls the router's decision starts."""
+    if isinstance(route, list):
+        return len(route)
+    return 1 if route in ("judge", "convergence") else 0
 
 
 def proposals_done(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]:
-    return _check_quorum(state, runtime, "propose")
+    _check_quorum(state, runtime, "propose")
+    require_budget(state, runtime, "critique", _calls(routing.after_proposals(state, runtime)))
+    return {}
 
 
 def critiques_done(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]:
-    return _check_quorum(state, runtime, "critique")
+    _check_quorum(state, runtime, "critique")
+    require_budget(state, runtime, "refine", _calls(routing.after_critiques(state, runtime)))
+    return {}
 
 
 def round_done(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]:
-    return _check_quorum(state, runtime, "refine")
+    _check_quorum(state, runtime, "refine")
+    route = routing.after_round(state, runtime)
+    require_budget(state, runtime, "synthesize" if route == "judge" else str(route), _calls(route))
+    return {}

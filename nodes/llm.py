@@ -11,6 +11,8 @@ import os
 import random
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
@@ -21,7 +23,9 @@ from dialectic.configs.schema import AgentConfig
 from dialectic.errors import ProviderError
 from dialectic.graphs.state import CallUsage
 from dialectic.providers import offline as offline_meta
+from dialectic.providers.cache import is_cached
 from dialectic.providers.factory import endpoint
+from dialectic.providers.pricing import call_cost
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -136,28 +140,46 @@ def status_code(exc: BaseException) -> int | None:
     return code if isinstance(code, int) else None
 
 
+# Failures worth another attempt: timeouts, dropped connections, and a reply that is not even
+# valid JSON (a proxy's error page, a cut-off body) — a glitch of the transport, not of the call.
+_TRANSIENT_NAMES = (
+    "Timeout",
+    "Connection",
+    "RemoteProtocol",
+    "ReadError",
+    "JSONDecodeError",
+    "APIResponseValidation",
+)
+
+
 def is_transient(exc: BaseException) -> bool:
     code = status_code(exc)
     if code is not None:
         return code in (408, 409, 429) or code >= 500
-    name = type(exc).__name__
-    return any(word in name for word in ("Timeout", "Connection", "RemoteProtocol", "ReadError"))
+    return any(word in type(exc).__name__ for word in _TRANSIENT_NAMES)
 
 
 def retry_after_seconds(exc: BaseException) -> float | None:
+    """Retry-After in seconds, given as a number or as an HTTP date."""
     headers = getattr(getattr(exc, "response", None), "headers", None)
-    if not headers:
+    value = headers.get("retry-after") if headers else None
+    if value is None:
         return None
-    value = headers.get("retry-after")
     try:
-        return max(0.0, float(value)) if value is not None else None
+        return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
         return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds()) if when.tzinfo else None
 
 
 def backoff_seconds(attempt: int, retry_after: float | None) -> float:
+    """Exponential backoff with full jitter around it, capped; never sooner than Retry-After."""
     base = float(os.environ.get("DIALECTIC_RETRY_BASE_SECONDS", "1.0"))
-    delay = min(_MAX_BACKOFF_SECONDS, base * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+    delay = min(_MAX_BACKOFF_SECONDS, base * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
     return float(max(delay, retry_after or 0.0))
 
 
@@ -199,7 +221,10 @@ def _usage(
         usage = getattr(message, "usage_metadata", None) or {}
         input_tokens += int(usage.get("input_tokens", 0))
         output_tokens += int(usage.get("output_tokens", 0))
+    cached = is_cached(messages)
     return CallUsage(
+        cached=cached,
+        cost_usd=0.0 if cached else call_cost(member, input_tokens, output_tokens),
         agent_id=call.agent_id,
         phase=call.phase,
         round=call.round,

@@ -9,7 +9,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from langchain_core.caches import BaseCache
 from langchain_core.language_models import BaseChatModel
+from langchain_core.rate_limiters import BaseRateLimiter
 
 from dialectic.configs.schema import AgentConfig
 from dialectic.errors import ConfigError
@@ -61,12 +63,21 @@ def check_keys(members: list[AgentConfig], env: Mapping[str, str] | None = None)
         )
 
 
-def build_chat_model(agent: AgentConfig, env: Mapping[str, str] | None = None) -> BaseChatModel:
+def build_chat_model(
+    agent: AgentConfig,
+    env: Mapping[str, str] | None = None,
+    *,
+    cache: BaseCache | None = None,
+    rate_limiter: BaseRateLimiter | None = None,
+) -> BaseChatModel:
     env = os.environ if env is None else env
     if agent.provider == "offline":
         from dialectic.providers.offline import OfflineChatModel
 
-        return OfflineChatModel.from_environment(model_name=agent.model)
+        model = OfflineChatModel.from_environment(model_name=agent.model)
+        model.cache = cache
+        model.rate_limiter = rate_limiter
+        return model
     from langchain_openai import ChatOpenAI
     from pydantic import SecretStr
 
@@ -82,4 +93,6 @@ def build_chat_model(agent: AgentConfig, env: Mapping[str, str] | None = None) -
         timeout=agent.timeoutSeconds,
         max_retries=0,  # one retry layer only: ours, in nodes/llm.py
         use_responses_api=False,  # one request per call, through Chat Completions
+        cache=cache,
+        rate_limiter=rate_limiter,
     )

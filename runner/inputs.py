@@ -3,7 +3,6 @@ Shared by the CLI and the library API so every entry point checks the same way."
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -89,12 +88,6 @@ def prepare_settings(
     return settings, notices + warnings
 
 
-def check_keys(settings: RunSettings) -> None:
-    from dialectic.providers.factory import check_keys as check
-
-    check([*settings.agents, settings.judge], os.environ)
-
-
 def fork_settings(
     config_path: str | None, *, rounds: int | None, offline: bool
 ) -> Callable[[RunSettings], RunSettings]:
@@ -115,5 +108,43 @@ def fork_settings(
                 f"the fork's config must keep the debate's agents ({', '.join(before)}); it has {', '.join(after)}"
             )
         return settings
+
+    return change
+
+
+def run_overrides(
+    *,
+    timeout: float | None = None,
+    max_concurrency: int | None = None,
+    max_tokens: int | None = None,
+    max_cost: float | None = None,
+    cache: str | None = None,
+) -> Callable[[RunSettings], RunSettings]:
+    """Command-line settings that apply to a run (new or resumed) from here on."""
+    if timeout is not None and timeout <= 0:
+        raise InputError(f"--timeout must be a positive number of seconds (got {timeout:g})")
+    if max_concurrency is not None and max_concurrency < 1:
+        raise InputError(f"--max-concurrency must be at least 1 (got {max_concurrency})")
+    if max_tokens is not None and max_tokens < 1:
+        raise InputError(f"--max-tokens must be at least 1 (got {max_tokens})")
+    if max_cost is not None and max_cost <= 0:
+        raise InputError(f"--max-cost must be a positive number of USD (got {max_cost:g})")
+
+    def change(settings: RunSettings) -> RunSettings:
+        config = settings.config
+        debate: dict[str, object] = {}
+        if max_concurrency is not None:
+            debate["maxConcurrency"] = max_concurrency
+        if max_tokens is not None:
+            debate["maxTokens"] = max_tokens
+        if max_cost is not None:
+            debate["maxCostUsd"] = max_cost
+        if cache is not None:
+            debate["cache"] = str(Path(cache).resolve())
+        update: dict[str, object] = {"debate": config.debate.model_copy(update=debate)}
+        if timeout is not None:
+            update["agents"] = [a.model_copy(update={"timeoutSeconds": timeout}) for a in config.agents]
+            update["judge"] = config.judge.model_copy(update={"timeoutSeconds": timeout})
+        return settings.model_copy(update={"config": config.model_copy(update=update)})
 
     return change

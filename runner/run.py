@@ -49,8 +49,25 @@ class DebateResult:
     already_complete: bool = False
 
     @property
+    def resume_command(self) -> str:
+        """The command that continues this debate, with a budget that covers its next phase."""
+        command = f"dialectic resume {self.debate_id}"
+        for pause in self.pending:
+            if pause.get("kind") == "budget":
+                if pause.get("max_tokens") and pause["projected_tokens"] > pause["max_tokens"]:
+                    command += f" --max-tokens {_round_up(pause['projected_tokens'] * 1.5)}"
+                if pause.get("max_usd") and (pause.get("projected_usd") or 0) > pause["max_usd"]:
+                    command += f" --max-cost {pause['projected_usd'] * 1.5:.2f}"
+        return command
+
+    @property
     def solution(self) -> str | None:
         return self.record.finalSolution.description if self.record.finalSolution else None
+
+
+def _round_up(value: float) -> int:
+    step = 10 ** max(0, len(str(int(value))) - 2)
+    return int(-(-value // step) * step)
 
 
 def utc_now() -> str:
@@ -100,7 +117,7 @@ class DebateRun:
     def state(self) -> dict[str, Any]:
         return dict(self.graph.get_state(self.config).values)
 
-    def save(self, state: dict[str, Any], status: str) -> DebateRecord:
+    def save(self, state: dict[str, Any], status: str, *, stop_reason: str | None = None) -> DebateRecord:
         record = to_record(
             self.debate_id,
             state,
@@ -110,6 +127,8 @@ class DebateRun:
             updated_at=utc_now(),
             parent_id=self.parent_id,
         )
+        if stop_reason:
+            record.stopReason = stop_reason
         write_record(self.json_path, record)
         return record
 
@@ -168,6 +187,18 @@ class DebateRun:
             return DebateResult(
                 self.debate_id, "failed", EXIT_PROVIDER, record, self.json_path, message, pending
             )
+        budget = [p for p in pending if p.get("kind") == "budget"]
+        if budget:
+            record = self.save(state, "paused", stop_reason="budget")
+            return DebateResult(
+                self.debate_id,
+                "paused",
+                EXIT_PAUSED,
+                record,
+                self.json_path,
+                budget_message(budget[0]),
+                pending,
+            )
         if pending:
             record = self.save(state, "waiting_for_input")
             return DebateResult(
@@ -216,6 +247,23 @@ class DebateRun:
                 how = _HOW_TO_ANSWER.get(kind, "`dialectic show` lists what it waits for")
                 raise InputError(f"debate {self.debate_id} is waiting for input ({kind}); {how}")
         return Command(resume=values)
+
+
+def budget_message(pause: Mapping[str, Any]) -> str:
+    spent = f"{pause['spent_tokens']:,} tokens" + (
+        f" (${pause['spent_usd']:.4f})" if pause.get("spent_usd") is not None else ""
+    )
+    limits = [
+        f"--max-tokens {pause['max_tokens']}" if pause.get("max_tokens") else "",
+        f"--max-cost {pause['max_usd']}" if pause.get("max_usd") else "",
+    ]
+    projected = f"{pause['projected_tokens']:,} tokens" + (
+        f" (${pause['projected_usd']:.4f})" if pause.get("projected_usd") is not None else ""
+    )
+    return (
+        f"budget reached: {spent} spent; the next phase ({pause['phase']}, {pause['calls']} calls) would bring it to "
+        f"about {projected}, over {' and '.join(x for x in limits if x)}"
+    )
 
 
 def start_debate(

@@ -20,7 +20,7 @@ from dialectic.transcript.schema import (
     SummaryMetadata,
     SummaryRecord,
 )
-from dialectic.transcript.usage import PriceFn, summarize_usage
+from dialectic.transcript.usage import summarize_usage
 
 # Agent config keys worth keeping in the file (never keys or anything secret).
 _AGENT_KEYS = (
@@ -82,7 +82,6 @@ def to_record(
     status: str,
     created_at: str,
     updated_at: str,
-    price: PriceFn | None = None,
     parent_id: str | None = None,
 ) -> DebateRecord:
     typed: DebateState = state  # type: ignore[assignment]
@@ -141,7 +140,7 @@ def to_record(
             for g in typed.get("clarifications", [])
         ]
         or None,
-        usage=summarize_usage(typed.get("usage", []), price),
+        usage=summarize_usage(typed.get("usage", [])),
         consensus=[
             ConsensusRecord(round=s.round, score=s.score, reason=s.reason) for s in typed.get("consensus", [])
         ]

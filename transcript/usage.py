@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from dialectic.graphs.state import CallUsage
-
-# Cost of one call in USD, or None when the model has no known price.
-PriceFn = Callable[[CallUsage], float | None]
 
 
 def _bucket() -> dict[str, Any]:
@@ -34,13 +31,13 @@ def _add(bucket: dict[str, Any], call: CallUsage, cost: float | None) -> None:
         bucket["costUsd"] = round(bucket["costUsd"] + cost, 12)  # no float noise, no lost fractions
 
 
-def summarize_usage(calls: Iterable[CallUsage], price: PriceFn | None = None) -> dict[str, Any]:
+def summarize_usage(calls: Iterable[CallUsage]) -> dict[str, Any]:
     totals = _bucket()
     by_agent: dict[str, dict[str, Any]] = {}
     by_phase: dict[str, dict[str, Any]] = {}
     by_round: dict[str, dict[str, Any]] = {}
     for call in calls:
-        cost = 0.0 if call.cached else (price(call) if price else None)
+        cost = 0.0 if call.cached else call.cost_usd
         for bucket in (
             totals,
             by_agent.setdefault(call.agent_id, _bucket()),

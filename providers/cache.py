@@ -1,0 +1,70 @@
+"""A replay cache of LLM responses on disk: a LangChain ``BaseCache`` backed by SQLite.
+
+Record a debate once, replay it later (in CI, in a demo) with no network and no cost. Replayed
+responses carry ``dialectic_cached`` in their response metadata so usage figures mark them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
+from langchain_core.load import dumps, loads
+from langchain_core.outputs import ChatGeneration
+
+from dialectic.errors import InputError
+
+CACHED_MARK = "dialectic_cached"
+
+
+class SQLiteResponseCache(BaseCache):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS responses (prompt TEXT NOT NULL, llm TEXT NOT NULL, "
+                "generations TEXT NOT NULL, PRIMARY KEY (prompt, llm))"
+            )
+            self._conn.commit()
+        except (OSError, sqlite3.Error) as exc:
+            raise InputError(f"cannot use {path.resolve()} as a response cache: {exc}") from exc
+        self._lock = threading.Lock()
+
+    def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT generations FROM responses WHERE prompt = ? AND llm = ?", (prompt, llm_string)
+            ).fetchone()
+        if row is None:
+            return None
+        generations: list[Any] = loads(row[0])
+        for generation in generations:
+            if isinstance(generation, ChatGeneration):
+                generation.message.response_metadata = {
+                    **generation.message.response_metadata,
+                    CACHED_MARK: True,
+                }
+        return generations
+
+    def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO responses (prompt, llm, generations) VALUES (?, ?, ?)",
+                (prompt, llm_string, dumps(list(return_val))),
+            )
+            self._conn.commit()
+
+    def clear(self, **kwargs: Any) -> None:
+        with self._lock:
+            self._conn.execute("DELETE FROM responses")
+            self._conn.commit()
+
+
+def is_cached(messages: Sequence[Any]) -> bool:
+    return any(getattr(m, "response_metadata", {}).get(CACHED_MARK) for m in messages)
