@@ -7,6 +7,7 @@ go to stderr. LangGraph and LangChain are imported inside commands, never at sta
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -138,7 +139,9 @@ def debate(
     return _run(
         console,
         chosen,
-        lambda on_event: start_debate(text, settings, debate_id=chosen, db=db, on_event=on_event),
+        lambda on_event, stop: start_debate(
+            text, settings, debate_id=chosen, db=db, on_event=on_event, stop=stop
+        ),
         output=output,
         report=report,
         verbose=verbose,
@@ -148,7 +151,7 @@ def debate(
 def _run(
     console: Console,
     debate_id: str,
-    start: Callable[[Callable[[dict[str, Any]], None]], DebateResult],
+    start: Callable[[Callable[[dict[str, Any]], None], threading.Event], DebateResult],
     *,
     output: str | None,
     report: str | None,
@@ -168,8 +171,8 @@ def _run(
         console.print(f"stopped. resume with: dialectic resume {debate_id}")
 
     try:
-        with graceful_interrupts(console.print, abort):
-            result = start(progress)
+        with graceful_interrupts(console.print, abort) as stop:
+            result = start(progress, stop)
     finally:
         progress.close()
     if verbose:
@@ -263,7 +266,7 @@ def resume(
     return _run(
         _stderr(),
         debate_id,
-        lambda on_event: resume_debate(debate_id, db=db, on_event=on_event, settings=change),
+        lambda on_event, stop: resume_debate(debate_id, db=db, on_event=on_event, settings=change, stop=stop),
         output=output,
         report=report,
         verbose=verbose,
@@ -387,7 +390,9 @@ def fork(
     return _run(
         _stderr(),
         chosen,
-        lambda on_event: fork_debate(debate_id, at, new_id=chosen, settings=change, db=db, on_event=on_event),
+        lambda on_event, stop: fork_debate(
+            debate_id, at, new_id=chosen, settings=change, db=db, on_event=on_event, stop=stop
+        ),
         output=output,
         report=report,
         verbose=verbose,

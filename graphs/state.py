@@ -2,15 +2,16 @@
 
 This module path is recorded in checkpoints: keep it stable. Values are pydantic models so
 they round-trip through the checkpointer as themselves, not as dicts. Everything parallel
-branches write goes through an ``operator.add`` reducer; LangGraph applies the writes of one
-step in send order, so transcripts are reproducible.
+branches write goes through an appending reducer; LangGraph applies the writes of one step in
+send order, so transcripts are reproducible.
 """
 
 from __future__ import annotations
 
-import operator
-from typing import Annotated, Literal, TypedDict
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal, TypedDict
 
+from langgraph.channels.delta import DeltaChannel
 from pydantic import BaseModel, ConfigDict, Field
 
 ContributionType = Literal["proposal", "critique", "refinement"]
@@ -141,16 +142,24 @@ class AgentTask(_Value):
     before_chars: int = 0
 
 
+def append(state: Sequence[Any], writes: Sequence[Sequence[Any]]) -> list[Any]:
+    """Reducer of the append-only transcript channels, applied to a batch of writes at once."""
+    return [*state, *(item for write in writes for item in write)]
+
+
+# The transcript only grows: a DeltaChannel checkpoints each step's new items rather than the
+# whole list again, so the store grows linearly with the debate, not quadratically.
+Transcript: DeltaChannel[list[Any]] = DeltaChannel(append)
+
+
 class DebateState(TypedDict, total=False):
     problem: str
     round: int
-    agent_ids: list[str]  # agents still taking part (a failed proposal or refinement drops one)
-    contributions: Annotated[list[Contribution], operator.add]
-    summaries: Annotated[list[Summary], operator.add]
-    judge_summaries: Annotated[list[Summary], operator.add]
-    consensus: Annotated[list[ConsensusScore], operator.add]
-    usage: Annotated[list[CallUsage], operator.add]
-    failures: Annotated[list[Failure], operator.add]
+    contributions: Annotated[list[Contribution], Transcript]
+    summaries: Annotated[list[Summary], Transcript]
+    consensus: Annotated[list[ConsensusScore], Transcript]
+    usage: Annotated[list[CallUsage], Transcript]
+    failures: Annotated[list[Failure], Transcript]
     clarifications: list[AgentClarifications]
     final_solution: FinalSolution | None
     stop_reason: str | None

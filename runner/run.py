@@ -4,6 +4,7 @@ debate JSON current, and say how it ended. ``start_debate``, ``resume_debate`` a
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -93,6 +94,7 @@ class DebateRun:
         created_at: str,
         parent_id: str | None = None,
         on_event: EventHandler | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         from dialectic.graphs.debate import build_graph, options_for
 
@@ -101,6 +103,7 @@ class DebateRun:
         self.created_at = created_at
         self.parent_id = parent_id
         self.on_event = on_event or (lambda event: None)
+        self.stop = stop or threading.Event()
         self.graph = build_graph(options_for(settings)).compile(checkpointer=saver)
         self.context = DebateContext(settings)
         metadata = {SETTINGS_KEY: settings.to_json(), CREATED_KEY: created_at}
@@ -156,6 +159,8 @@ class DebateRun:
             ):
                 if part["type"] == "values":
                     self.save(dict(part["data"]), "running")
+                    if self.stop.is_set():  # asked to stop: the step just ended is checkpointed
+                        break
                 elif part["type"] == "custom":
                     self.on_event(part["data"])
         except KeyboardInterrupt:
@@ -169,6 +174,11 @@ class DebateRun:
         except BaseException:
             self.save(self.state(), "failed")
             raise
+        if self.stop.is_set():
+            record = self.save(self.state(), "interrupted")
+            return DebateResult(
+                self.debate_id, "interrupted", EXIT_INTERRUPTED, record, self.json_path, "interrupted"
+            )
         return self.outcome()
 
     def outcome(self, *, already_complete: bool = False) -> DebateResult:
@@ -273,15 +283,17 @@ def start_debate(
     debate_id: str | None = None,
     db: str | None = None,
     on_event: EventHandler | None = None,
+    stop: threading.Event | None = None,
 ) -> DebateResult:
-    """Run a new debate to its end (or its first pause or failure)."""
+    """Run a new debate to its end (or its first pause or failure, or until ``stop`` is set:
+    then it stops after the step in progress, whose calls are saved)."""
     debate_id = stores.validate_debate_id(debate_id) if debate_id else stores.new_debate_id()
     with stores.open_store(stores.db_url(db)) as store, store.writer(debate_id, "dialectic debate"):
         if store.exists(debate_id):
             raise InputError(
                 f"a debate with id {debate_id!r} already exists; resume it with: dialectic resume {debate_id}"
             )
-        run = DebateRun(store.saver, debate_id, settings, created_at=utc_now(), on_event=on_event)
+        run = DebateRun(store.saver, debate_id, settings, created_at=utc_now(), on_event=on_event, stop=stop)
         return run.execute({"problem": problem})
 
 
@@ -321,6 +333,7 @@ def resume_debate(
     on_event: EventHandler | None = None,
     given: Mapping[str, Any] | None = None,
     settings: Callable[[RunSettings], RunSettings] | None = None,
+    stop: threading.Event | None = None,
 ) -> DebateResult:
     """Continue a debate from its last checkpoint: finished calls are not made again.
 
@@ -329,6 +342,7 @@ def resume_debate(
     """
     with stores.open_store(stores.db_url(db)) as store, store.writer(debate_id, "dialectic resume"):
         run = open_existing(store, debate_id, on_event, settings)
+        run.stop = stop or run.stop
         snapshot = run.graph.get_state(run.config)
         if not snapshot.next and snapshot.values.get("final_solution") is not None:
             return run.outcome(already_complete=True)
@@ -343,6 +357,7 @@ def fork_debate(
     settings: Callable[[RunSettings], RunSettings] | None = None,
     db: str | None = None,
     on_event: EventHandler | None = None,
+    stop: threading.Event | None = None,
 ) -> DebateResult:
     """A new debate that starts from a past checkpoint of another; the original is untouched.
 
