@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 app = typer.Typer(
     name="dialectic",
     help="Multi-agent software-design debates: agents propose, critique and refine; a judge synthesizes.",
+    epilog=(
+        'Examples:  dialectic debate --offline "Design a rate limiter for a public API"  |  '
+        "dialectic list  |  dialectic resume <id>  |  dialectic report --debate <id> -o report.md"
+    ),
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -135,7 +139,7 @@ def debate(
         cache=cache,
     )(settings)
     _warn(console, notices)
-    chosen = validate_debate_id(debate_id) if debate_id else new_debate_id()
+    chosen = validate_debate_id(debate_id) if debate_id is not None else new_debate_id()
     return _run(
         console,
         chosen,
@@ -385,7 +389,7 @@ def fork(
 
     inputs.load_env_file(env_file)
     validate_debate_id(debate_id)
-    chosen = validate_debate_id(new_id) if new_id else new_debate_id()
+    chosen = validate_debate_id(new_id) if new_id is not None else new_debate_id()
     change = inputs.fork_settings(config, rounds=inputs.parse_rounds(rounds), offline=offline)
     return _run(
         _stderr(),
@@ -496,6 +500,8 @@ def graph_command(
 def main() -> None:
     """Console entry point: every error is one line on stderr and the exit code of spec §1.6."""
     verbose = any(arg in ("-v", "--verbose") for arg in sys.argv[1:])
+    if len(sys.argv) == 1:
+        sys.argv.append("--help")  # help on stdout, exit 0 (not a usage error)
     try:
         code = app(standalone_mode=False)
     except typer.TyperException as exc:  # usage errors of the parser: unknown option, missing value

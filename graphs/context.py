@@ -25,6 +25,11 @@ class DebateContext:
     _limiters: dict[str, BaseRateLimiter] = field(default_factory=dict, repr=False)
     _cache: BaseCache | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    gate: threading.BoundedSemaphore = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # At most maxConcurrency LLM calls in flight in this process, whatever the graph runs.
+        self.gate = threading.BoundedSemaphore(self.settings.config.debate.maxConcurrency)
 
     def member(self, agent_id: str) -> AgentConfig:
         return self.settings.agent(agent_id)

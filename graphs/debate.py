@@ -70,9 +70,13 @@ def build_graph(
     graph.add_node("judge", judge)
 
     graph.add_edge(START, "begin_round")
-    graph.add_conditional_edges("begin_round", routing.after_begin_round, ["propose", "critique"])
+    graph.add_conditional_edges(
+        "begin_round", routing.after_begin_round, ["propose", "critique", "critiques_done"]
+    )
     graph.add_edge("propose", "proposals_done")
-    graph.add_conditional_edges("proposals_done", routing.after_proposals, ["propose", "critique"])
+    graph.add_conditional_edges(
+        "proposals_done", routing.after_proposals, ["propose", "critique", "critiques_done"]
+    )
     graph.add_edge("critique", "critiques_done")
     graph.add_conditional_edges(
         "critiques_done", routing.after_critiques, ["critique", "refine", "summarize"]

@@ -287,15 +287,20 @@ def consensus_reached(state: DebateState, ctx: DebateContext) -> bool:
     )
 
 
-def after_begin_round(state: DebateState, runtime: Runtime[DebateContext]) -> list[Send]:
+def after_begin_round(state: DebateState, runtime: Runtime[DebateContext]) -> str | list[Send]:
     ctx = runtime.context
     if state["round"] == 1:
         return propose_sends(state, ctx)
-    return critique_sends(state, ctx)
+    return critique_sends(state, ctx) or "critiques_done"
 
 
-def after_proposals(state: DebateState, runtime: Runtime[DebateContext]) -> list[Send]:
-    return retry_sends(state, runtime.context, "propose") or critique_sends(state, runtime.context)
+def after_proposals(state: DebateState, runtime: Runtime[DebateContext]) -> str | list[Send]:
+    # A lone agent has nobody to critique it: it goes straight on to refine its own proposal.
+    return (
+        retry_sends(state, runtime.context, "propose")
+        or critique_sends(state, runtime.context)
+        or "critiques_done"
+    )
 
 
 def after_critiques(state: DebateState, runtime: Runtime[DebateContext]) -> list[Send]:

@@ -85,6 +85,7 @@ def run_agent_call(
             member,
             llm.Call(task.agent_id, phase, task.round, task.target_agent_id),
             llm.messages_for(system_prompt(ctx, task.agent_id), user),
+            gate=ctx.gate,
         )
     except llm.CallFailed as exc:
         emit(runtime, "call_failed", task, phase, error=str(exc))

@@ -40,7 +40,7 @@ def _check_quorum(state: DebateState, runtime: Runtime[DebateContext], phase: st
 
 
 def _calls(route: Any) -> int:
-    """How many LLM calls the router's decision starts."""
+    """How many LLM calls the router's decision starts (a node name: one call, or none)."""
     if isinstance(route, list):
         return len(route)
     return 1 if route in ("judge", "convergence") else 0

@@ -55,6 +55,7 @@ def convergence(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str
             call,
             llm.messages_for(system_prompt(ctx, judge.id), user),
             ConvergenceAssessment,
+            gate=ctx.gate,
         )
     except llm.CallFailed as exc:
         failure = Failure(

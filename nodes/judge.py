@@ -100,6 +100,7 @@ def judge(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]
         llm.Call(member.id, "synthesize", state["round"]),
         llm.messages_for(system_prompt(ctx, member.id), user),
         Synthesis,
+        gate=ctx.gate,
     )
     confidence = synthesis.confidence
     if synthesis.unfulfilledMajorRequirements:

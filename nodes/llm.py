@@ -7,8 +7,10 @@ that honours ``Retry-After``; anything else fails at once with a message that sa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +19,7 @@ from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from dialectic.configs.schema import AgentConfig
 from dialectic.errors import ProviderError
@@ -61,30 +63,53 @@ def messages_for(system: str, user: str) -> list[BaseMessage]:
     return [SystemMessage(content=system), HumanMessage(content=user)]
 
 
-def complete(model: BaseChatModel, member: AgentConfig, call: Call, messages: list[BaseMessage]) -> Reply:
+def complete(
+    model: BaseChatModel,
+    member: AgentConfig,
+    call: Call,
+    messages: list[BaseMessage],
+    *,
+    gate: threading.Semaphore | None = None,
+) -> Reply:
     started = time.monotonic()
-    message, attempts = _invoke_with_retries(model, messages, member, call)
+    message, attempts = _invoke_with_retries(model, messages, member, call, gate)
     return Reply(_text_of(message), _usage(member, call, [message], started, attempts))
 
 
 def complete_structured(
-    model: BaseChatModel, member: AgentConfig, call: Call, messages: list[BaseMessage], schema: type[T]
+    model: BaseChatModel,
+    member: AgentConfig,
+    call: Call,
+    messages: list[BaseMessage],
+    schema: type[T],
+    *,
+    gate: threading.Semaphore | None = None,
 ) -> tuple[T, CallUsage]:
     """A validated ``schema`` instance. An invalid reply gets one repair attempt that shows the
-    model what was wrong; a second invalid reply is a failure, never a silent default."""
-    runnable = model.with_structured_output(schema, include_raw=True, method="json_schema")
+    model what was wrong; a second invalid reply is a failure, never a silent default.
+
+    The model is given the schema as JSON Schema and its reply is validated here, so that an
+    invalid reply comes back as data (with its usage) rather than as an exception.
+    """
+    runnable = model.with_structured_output(
+        schema.model_json_schema(), include_raw=True, method="json_schema"
+    )
     started = time.monotonic()
     raws: list[AIMessage] = []
     total_attempts = 0
     error: object = None
     for attempt in range(2):
-        result, attempts = _invoke_with_retries(runnable, messages, member, call)
+        result, attempts = _invoke_with_retries(runnable, messages, member, call, gate)
         total_attempts += attempts
         raws.append(result["raw"])
-        parsed = result.get("parsed")
-        if isinstance(parsed, schema) and result.get("parsing_error") is None:
-            return parsed, _usage(member, call, raws, started, total_attempts)
-        error = result.get("parsing_error") or "the reply did not contain the requested object"
+        error = result.get("parsing_error")
+        if error is None:
+            try:
+                return schema.model_validate(result.get("parsed")), _usage(
+                    member, call, raws, started, total_attempts
+                )
+            except ValidationError as exc:
+                error = exc
         if attempt == 0:
             messages = [
                 *messages,
@@ -105,7 +130,11 @@ def complete_structured(
 
 
 def _invoke_with_retries(
-    runnable: Any, messages: list[BaseMessage], member: AgentConfig, call: Call
+    runnable: Any,
+    messages: list[BaseMessage],
+    member: AgentConfig,
+    call: Call,
+    gate: threading.Semaphore | None,
 ) -> tuple[Any, int]:
     config = {
         "metadata": {
@@ -122,7 +151,8 @@ def _invoke_with_retries(
     while True:
         attempts += 1
         try:
-            return runnable.invoke(messages, config=config), attempts
+            with gate or contextlib.nullcontext():  # held per attempt, not during the backoff
+                return runnable.invoke(messages, config=config), attempts
         except Exception as exc:
             transient = is_transient(exc)
             if not transient or attempts > member.maxRetries:
@@ -154,7 +184,7 @@ _TRANSIENT_NAMES = (
 
 def is_transient(exc: BaseException) -> bool:
     code = status_code(exc)
-    if code is not None:
+    if code is not None and code >= 400:
         return code in (408, 409, 429) or code >= 500
     return any(word in type(exc).__name__ for word in _TRANSIENT_NAMES)
 

@@ -38,6 +38,7 @@ def summarize(task: AgentTask, runtime: Runtime[DebateContext]) -> dict[str, Any
             member,
             llm.Call(task.agent_id, phase, task.round),
             llm.messages_for(system_prompt(ctx, task.agent_id), user),
+            gate=ctx.gate,
         )
     except llm.CallFailed as exc:
         emit(runtime, "call_failed", task, phase, error=str(exc))

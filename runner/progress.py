@@ -39,6 +39,7 @@ class Progress:
         self.phase_calls: dict[tuple[int, str], list[int]] = defaultdict(
             lambda: [0, 0, 0]
         )  # calls, tokens, failed
+        self.reported: set[tuple[int, str]] = set()  # a join re-runs after convergence: one line each
         self.live: Live | None = None
         if console.is_terminal:
             self.live = Live(self._render(), console=console, refresh_per_second=8, transient=True)
@@ -70,7 +71,8 @@ class Progress:
             self.agent_state[agent] = "failed"
             self.phase_calls[(int(event.get("round") or 0), str(event.get("phase")))][2] += 1
             self._line(f"[yellow]warning:[/] {event.get('error')}")
-        elif kind == "phase_done":
+        elif kind == "phase_done" and (int(event["round"]), str(event["phase"])) not in self.reported:
+            self.reported.add((int(event["round"]), str(event["phase"])))
             self._phase_line(int(event["round"]), str(event["phase"]))
         elif kind == "consensus":
             self._line(

@@ -112,7 +112,9 @@ class DebateRun:
         self.config: RunnableConfig = {
             **thread_config(debate_id),
             "metadata": metadata,
-            "max_concurrency": settings.config.debate.maxConcurrency,
+            # LLM calls are capped by the context's gate; LangGraph's own pool must stay larger, as
+            # its stream loop takes a worker of the pool too (a pool of 1 would deadlock).
+            "max_concurrency": settings.config.debate.maxConcurrency + 64,
             "recursion_limit": 100 + 12 * settings.config.debate.rounds,
         }
         self.json_path = stores.debate_json_path(debate_id)
@@ -130,6 +132,7 @@ class DebateRun:
             updated_at=utc_now(),
             parent_id=self.parent_id,
         )
+        stop_reason = stop_reason or ("error" if status == "failed" else None)
         if stop_reason:
             record.stopReason = stop_reason
         write_record(self.json_path, record)
@@ -287,11 +290,15 @@ def start_debate(
 ) -> DebateResult:
     """Run a new debate to its end (or its first pause or failure, or until ``stop`` is set:
     then it stops after the step in progress, whose calls are saved)."""
-    debate_id = stores.validate_debate_id(debate_id) if debate_id else stores.new_debate_id()
+    debate_id = stores.validate_debate_id(debate_id) if debate_id is not None else stores.new_debate_id()
     with stores.open_store(stores.db_url(db)) as store, store.writer(debate_id, "dialectic debate"):
         if store.exists(debate_id):
             raise InputError(
                 f"a debate with id {debate_id!r} already exists; resume it with: dialectic resume {debate_id}"
+            )
+        if stores.debate_json_path(debate_id).exists():
+            raise InputError(
+                f"{stores.debate_json_path(debate_id)} already exists (a debate in another store?); choose another --id"
             )
         run = DebateRun(store.saver, debate_id, settings, created_at=utc_now(), on_event=on_event, stop=stop)
         return run.execute({"problem": problem})
@@ -364,7 +371,7 @@ def fork_debate(
     The checkpoint and its ancestors are copied into the new thread (so its history shows
     where it came from), with ``settings`` applied to the parent's settings for what follows.
     """
-    new_id = stores.validate_debate_id(new_id) if new_id else stores.new_debate_id()
+    new_id = stores.validate_debate_id(new_id) if new_id is not None else stores.new_debate_id()
     with stores.open_store(stores.db_url(db)) as store:
         parent = open_existing(store, source_id)
         chain = _ancestors(store, source_id, checkpoint_id)

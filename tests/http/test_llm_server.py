@@ -1,0 +1,620 @@
+"""The OpenAI-compatible test server works with the real clients (openai, langchain_openai) over HTTP."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from enum import StrEnum
+from pathlib import Path
+
+import httpx
+import openai
+import pydantic
+import pytest
+from langchain_openai import ChatOpenAI
+from pydantic import BaseModel, Field
+
+SERVER_PATH = Path(__file__).resolve().with_name("llm_server.py")
+
+PROBLEM = (
+    "Design a URL shortener. It must handle 1,000 new links per second, and links must never collide. "
+    "Links expire after 30 days."
+)
+MESSAGES = [
+    {"role": "system", "content": "You are the System Architect on a design panel."},
+    {"role": "user", "content": f"## Problem\n\n{PROBLEM}\n\n## Your task\n\nPropose a design."},
+]
+
+
+def client(server, **kwargs) -> openai.OpenAI:
+    kwargs.setdefault("timeout", 10)
+    return openai.OpenAI(
+        base_url=server.url, api_key=kwargs.pop("api_key", "test-key"), max_retries=0, **kwargs
+    )
+
+
+def chat_model(server, **kwargs) -> ChatOpenAI:
+    kwargs.setdefault("timeout", 10)
+    return ChatOpenAI(
+        model=kwargs.pop("model", "gpt-4o-mini"),
+        base_url=server.url,
+        api_key=kwargs.pop("api_key", "test-key"),
+        max_retries=0,
+        use_responses_api=False,
+        **kwargs,
+    )
+
+
+def expected_prompt_tokens(messages) -> int:
+    return math.ceil(sum(len(m["content"]) for m in messages) / 4)
+
+
+class Level(StrEnum):
+    low = "low"
+    high = "high"
+
+
+class Risk(BaseModel):
+    title: str
+    level: Level
+    likelihood: float = Field(ge=0, le=1)
+
+
+class Design(BaseModel):
+    """A design with its risks."""
+
+    solutionMarkdown: str
+    components: list[str] = Field(min_length=2, max_length=4)
+    risks: list[Risk] = Field(min_length=1, max_length=3)
+    confidence: int = Field(ge=0, le=100)
+    owner: str | None = None
+
+
+# --- replies and usage --------------------------------------------------------------------------
+
+
+def test_openai_client_non_stream_and_stream_with_usage(llm_server):
+    api = client(llm_server)
+    reply = api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    text = reply.choices[0].message.content
+    assert reply.choices[0].finish_reason == "stop"
+    assert reply.usage.prompt_tokens == expected_prompt_tokens(MESSAGES)
+    assert reply.usage.completion_tokens == math.ceil(len(text) / 4)
+    assert reply.usage.total_tokens == reply.usage.prompt_tokens + reply.usage.completion_tokens
+
+    stream = api.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+    )
+    pieces, usages = [], []
+    for chunk in stream:
+        if chunk.choices:
+            pieces.append(chunk.choices[0].delta.content or "")
+        if chunk.usage is not None:
+            usages.append(chunk.usage)
+    assert "".join(pieces) == text  # the same request, streamed, gets the same reply
+    assert len(usages) == 1 and usages[0].prompt_tokens == reply.usage.prompt_tokens
+    assert usages[0].completion_tokens == reply.usage.completion_tokens
+
+    plain = api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
+    assert all(chunk.usage is None for chunk in plain)
+
+    log = llm_server.log
+    assert [(e["path"], e["stream"], e["status"], e["usage_reported"]) for e in log] == [
+        ("/v1/chat/completions", False, 200, True),
+        ("/v1/chat/completions", True, 200, True),
+        ("/v1/chat/completions", True, 200, False),
+    ]
+    for entry in log[:2]:
+        assert entry["prompt_tokens"] == reply.usage.prompt_tokens
+        assert entry["completion_tokens"] == reply.usage.completion_tokens
+        assert entry["total_tokens"] == reply.usage.total_tokens
+    assert log[2]["prompt_tokens"] == log[2]["completion_tokens"] == 0  # it reported none
+
+
+def test_replies_are_deterministic_markdown_that_quote_the_problem(llm_server):
+    api = client(llm_server)
+    first = api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES).choices[0].message.content
+    again = api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES).choices[0].message.content
+    other_model = api.chat.completions.create(model="gpt-4o", messages=MESSAGES).choices[0].message.content
+    assert first == again
+    assert other_model != first
+    assert first.startswith("## Summary")
+    for heading in ("## Design", "## Trade-offs and Risks", "## Open Questions", "## Requirements Coverage"):
+        assert heading in first
+    sentences = [s.strip() for s in PROBLEM.replace(". ", ".\n").splitlines()]
+    assert any(f"> {s}" in first for s in sentences), first
+
+    no_problem = [{"role": "user", "content": "Say something about caches."}]
+    text = api.chat.completions.create(model="gpt-4o-mini", messages=no_problem).choices[0].message.content
+    assert "## Design" in text and "> " not in text
+
+
+def test_max_tokens_truncates_with_finish_reason_length(llm_server):
+    reply = client(llm_server).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, max_tokens=10)
+    assert reply.choices[0].finish_reason == "length"
+    assert len(reply.choices[0].message.content) == 40
+    assert reply.usage.completion_tokens == 10
+
+
+def test_models_endpoint(llm_server):
+    assert "gpt-4o-mini" in [m.id for m in client(llm_server).models.list()]
+    llm_server.set(models=["only-model"])
+    assert [m.id for m in client(llm_server).models.list()] == ["only-model"]
+    assert client(llm_server).models.retrieve("only-model").id == "only-model"
+    assert [e["path"] for e in llm_server.log] == ["/v1/models", "/v1/models", "/v1/models/only-model"]
+
+
+def test_chat_openai_usage_metadata_equals_the_servers_log(llm_server):
+    message = chat_model(llm_server).invoke(
+        [("system", MESSAGES[0]["content"]), ("human", MESSAGES[1]["content"])]
+    )
+    [entry] = llm_server.log
+    assert entry["path"] == "/v1/chat/completions" and entry["stream"] is False and entry["kind"] == "text"
+    assert (
+        message.usage_metadata["input_tokens"] == entry["prompt_tokens"] == expected_prompt_tokens(MESSAGES)
+    )
+    assert message.usage_metadata["output_tokens"] == entry["completion_tokens"]
+    assert message.usage_metadata["total_tokens"] == entry["total_tokens"]
+
+
+def test_chat_openai_streaming_with_usage(llm_server):
+    model = chat_model(llm_server, stream_usage=True)
+    chunks = list(model.stream([("human", MESSAGES[1]["content"])]))
+    total = chunks[0]
+    for chunk in chunks[1:]:
+        total += chunk
+    [entry] = llm_server.log
+    assert entry["stream"] is True
+    assert total.usage_metadata["input_tokens"] == entry["prompt_tokens"]
+    assert (
+        total.usage_metadata["output_tokens"]
+        == entry["completion_tokens"]
+        == math.ceil(len(total.content) / 4)
+    )
+
+
+# --- structured output --------------------------------------------------------------------------
+
+
+def test_with_structured_output_json_schema_parses(llm_server):
+    runnable = chat_model(llm_server).with_structured_output(Design, method="json_schema", include_raw=True)
+    result = runnable.invoke([("human", MESSAGES[1]["content"])])
+    assert result["parsing_error"] is None
+    design = result["parsed"]
+    assert isinstance(design, Design)
+    assert design.solutionMarkdown.startswith("## Summary")
+    assert 2 <= len(design.components) <= 4 and 1 <= len(design.risks) <= 3
+    [entry] = llm_server.log
+    assert entry["kind"] == "json_schema"
+    assert result["raw"].usage_metadata["output_tokens"] == entry["completion_tokens"]
+    assert entry["completion_tokens"] == math.ceil(len(result["raw"].content) / 4)
+
+
+def test_with_structured_output_function_calling_parses(llm_server):
+    runnable = chat_model(llm_server).with_structured_output(
+        Design, method="function_calling", include_raw=True
+    )
+    result = runnable.invoke([("human", MESSAGES[1]["content"])])
+    assert result["parsing_error"] is None and isinstance(result["parsed"], Design)
+    [call] = result["raw"].tool_calls
+    assert call["name"] == "Design"
+    [entry] = llm_server.log
+    assert entry["kind"] == "tool_calls" and entry["tool"] == "Design"
+    arguments = json.dumps(call["args"], ensure_ascii=False)  # the server's own serialization
+    assert entry["completion_tokens"] == math.ceil(len(arguments) / 4)
+
+
+def test_forced_tools_and_json_object_with_the_openai_client(llm_server, llm_server_module):
+    parameters = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "days": {"type": "integer", "minimum": 1, "maximum": 7}},
+        "required": ["city", "days"],
+        "additionalProperties": False,
+    }
+    tools = [
+        {
+            "type": "function",
+            "function": {"name": "noop", "parameters": {"type": "object", "properties": {}}},
+        },
+        {"type": "function", "function": {"name": "forecast", "parameters": parameters}},
+    ]
+    api = client(llm_server)
+    named = api.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=MESSAGES,
+        tools=tools,
+        tool_choice={"type": "function", "function": {"name": "forecast"}},
+    )
+    [call] = named.choices[0].message.tool_calls
+    assert call.function.name == "forecast"
+    assert llm_server_module.validate(json.loads(call.function.arguments), parameters) == []
+    required = api.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, tools=tools, tool_choice="required"
+    )
+    assert required.choices[0].message.tool_calls[0].function.name == "noop"
+    auto = api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, tools=tools)
+    assert auto.choices[0].message.tool_calls is None and auto.choices[0].message.content
+
+    streamed = api.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=MESSAGES,
+        tools=tools,
+        tool_choice={"type": "function", "function": {"name": "forecast"}},
+        stream=True,
+    )
+    arguments = "".join(
+        c.choices[0].delta.tool_calls[0].function.arguments or ""
+        for c in streamed
+        if c.choices and c.choices[0].delta.tool_calls
+    )
+    assert arguments == call.function.arguments
+
+    obj = api.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, response_format={"type": "json_object"}
+    )
+    assert isinstance(json.loads(obj.choices[0].message.content), dict)
+    assert [e["kind"] for e in llm_server.log] == [
+        "tool_calls",
+        "tool_calls",
+        "text",
+        "tool_calls",
+        "json_object",
+    ]
+
+
+SCHEMA = {
+    "type": "object",
+    "$defs": {
+        "Item": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "maxLength": 12},
+                "kind": {"enum": ["a", "b", "c"]},
+                "score": {"type": "number", "minimum": 0.5, "maximum": 0.75},
+                "tags": {"type": "array", "items": {"type": "string", "format": "uuid"}, "uniqueItems": True},
+            },
+            "required": ["name", "kind"],
+            "additionalProperties": False,
+        },
+        "Node": {
+            "type": "object",
+            "properties": {
+                "value": {"type": "integer"},
+                "next": {"anyOf": [{"$ref": "#/$defs/Node"}, {"type": "null"}]},
+            },
+            "required": ["value", "next"],
+        },
+    },
+    "properties": {
+        "items": {"type": "array", "items": {"$ref": "#/$defs/Item"}, "minItems": 3, "maxItems": 5},
+        "few": {"type": "array", "items": {"type": "boolean"}, "maxItems": 1},
+        "count": {"type": "integer", "minimum": 10, "maximum": 12},
+        "ratio": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+        "even": {"type": "integer", "multipleOf": 2, "minimum": 3, "maximum": 9},
+        "maybe": {"anyOf": [{"type": "integer", "minimum": -5, "maximum": -1}, {"type": "null"}]},
+        "when": {"type": "string", "format": "date-time"},
+        "fixed": {"const": "v1"},
+        "both": {"allOf": [{"$ref": "#/$defs/Item"}, {"properties": {"extra": {"type": "boolean"}}}]},
+        "list": {"$ref": "#/$defs/Node"},
+        "nullable": {"type": ["string", "null"], "minLength": 30},
+        "free": {"type": "object", "additionalProperties": {"type": "integer", "maximum": 0}},
+    },
+    "required": ["items", "count"],
+}
+
+
+def test_schema_generator_honours_the_schema(llm_server_module):
+    for seed in range(60):
+        value = llm_server_module.instance_from_schema(SCHEMA, seed)
+        assert llm_server_module.validate(value, SCHEMA) == [], (seed, value)
+        assert set(value) == set(SCHEMA["properties"])  # every property, not only the required ones
+        assert 3 <= len(value["items"]) <= 5 and len(value["few"]) <= 1
+        assert 10 <= value["count"] <= 12 and 0 < value["ratio"] < 1 and value["even"] in (4, 6, 8)
+        assert value["maybe"] is None or -5 <= value["maybe"] <= -1
+        assert value["fixed"] == "v1" and len(value["nullable"]) >= 30
+        assert all(item["kind"] in "abc" and 0.5 <= item["score"] <= 0.75 for item in value["items"])
+    assert llm_server_module.instance_from_schema(SCHEMA, 3) == llm_server_module.instance_from_schema(
+        SCHEMA, 3
+    )
+    value, detail = llm_server_module.invalid_instance_from_schema(SCHEMA, 3)
+    assert llm_server_module.validate(value, SCHEMA) != [] and "count" in detail
+
+    pydantic_schema = Design.model_json_schema()
+    for seed in range(30):
+        Design.model_validate(llm_server_module.instance_from_schema(pydantic_schema, seed))
+        broken, _ = llm_server_module.invalid_instance_from_schema(pydantic_schema, seed)
+        with pytest.raises(pydantic.ValidationError):
+            Design.model_validate(broken)
+
+
+# --- faults -------------------------------------------------------------------------------------
+
+
+def test_429_is_a_rate_limit_error_with_retry_after(llm_server):
+    llm_server.set(faults={"429": 1.0}, retry_after=2)
+    with pytest.raises(openai.RateLimitError) as caught:
+        client(llm_server).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert caught.value.status_code == 429
+    assert caught.value.response.headers["retry-after"] == "2"
+    assert caught.value.code == "rate_limit_exceeded"
+    [entry] = llm_server.log
+    assert (entry["status"], entry["fault"], entry["error"]) == (429, "429", "rate_limit_exceeded")
+    assert entry["usage_reported"] is False and entry["total_tokens"] == 0
+
+
+@pytest.mark.parametrize("status", ["500", "503"])
+def test_5xx_is_an_internal_server_error(llm_server, status):
+    llm_server.set(faults={status: 1.0})
+    with pytest.raises(openai.InternalServerError) as caught:
+        chat_model(llm_server).invoke("hello")
+    assert caught.value.status_code == int(status)
+    assert llm_server.log[0]["fault"] == status
+
+
+def test_hang_times_out_and_stopping_the_server_ends_it(llm_server_factory):
+    server = llm_server_factory(faults={"hang": 1.0})
+    started = time.monotonic()
+    with pytest.raises(openai.APITimeoutError):
+        client(server, timeout=1.0).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert time.monotonic() - started < 3
+    [entry] = server.log
+    assert entry["fault"] == "hang" and entry["ended"] is None and server.in_flight() == 1
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 2
+    [entry] = server.log
+    assert entry["status"] is None and entry["error"] == "hung_until_shutdown" and entry["ended"] is not None
+    assert server.in_flight() == 0
+
+
+def test_a_short_hang_is_a_slow_but_good_reply(llm_server):
+    llm_server.set(faults={"hang": 1.0}, hang_seconds=0.3)
+    reply = client(llm_server).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert reply.choices[0].message.content
+    assert llm_server.log[0]["duration_ms"] >= 300
+
+
+def test_malformed_body_is_a_parsing_error(llm_server):
+    llm_server.set(faults={"malformed": 1.0})
+    with pytest.raises(json.JSONDecodeError):
+        client(llm_server).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    with pytest.raises(json.JSONDecodeError):
+        chat_model(llm_server).invoke("hello")
+    with pytest.raises(json.JSONDecodeError):
+        list(client(llm_server).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
+    assert [(e["status"], e["fault"], e["usage_reported"]) for e in llm_server.log] == [
+        (200, "malformed", False)
+    ] * 3
+
+
+def test_schema_invalid_gives_a_parsing_error(llm_server, llm_server_module):
+    llm_server.set(faults={"schema_invalid": 1.0})
+    tools = chat_model(llm_server).with_structured_output(Design, method="function_calling", include_raw=True)
+    result = tools.invoke("design it")
+    assert result["parsed"] is None
+    assert isinstance(result["parsing_error"], pydantic.ValidationError)
+    assert "confidence" in str(result["parsing_error"])  # out of range: 101
+    assert result["raw"].usage_metadata["output_tokens"] == llm_server.log[-1]["completion_tokens"] > 0
+
+    # langchain-openai hands a Pydantic response_format to openai's .parse(), which validates the
+    # reply itself: the ValidationError is raised, it does not reach include_raw's parsing_error.
+    schema = chat_model(llm_server).with_structured_output(Design, method="json_schema", include_raw=True)
+    with pytest.raises(pydantic.ValidationError):
+        schema.invoke("design it")
+
+    response_format = {"type": "json_schema", "json_schema": {"name": "Item", "schema": SCHEMA}}
+    reply = client(llm_server).chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, response_format=response_format
+    )
+    assert llm_server_module.validate(json.loads(reply.choices[0].message.content), SCHEMA) != []
+
+    text = client(llm_server).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert text.choices[0].message.content.startswith("## Summary")  # not applicable to plain text
+    log = llm_server.log
+    assert [e["fault"] for e in log] == ["schema_invalid", "schema_invalid", "schema_invalid", None]
+    assert all(e["fault_detail"] for e in log[:3])
+
+
+def test_wrong_api_key_is_401(llm_server):
+    llm_server.set(api_key="right-key")
+    with pytest.raises(openai.AuthenticationError) as caught:
+        client(llm_server, api_key="wrong-key-123").chat.completions.create(
+            model="gpt-4o-mini", messages=MESSAGES
+        )
+    assert caught.value.status_code == 401 and caught.value.code == "invalid_api_key"
+    assert "wrong-key-123" not in str(caught.value)  # masked, as OpenAI does
+    assert client(llm_server, api_key="right-key").chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES
+    )
+    with pytest.raises(openai.AuthenticationError):
+        client(llm_server, api_key="nope").models.list()
+    assert [(e["status"], e["model"]) for e in llm_server.log] == [
+        (401, "gpt-4o-mini"),
+        (200, "gpt-4o-mini"),
+        (401, None),
+    ]
+
+
+def test_unknown_model_is_404(llm_server):
+    llm_server.set(models=["gpt-4o-mini"])
+    with pytest.raises(openai.NotFoundError) as caught:
+        client(llm_server).chat.completions.create(model="no-such-model", messages=MESSAGES)
+    assert caught.value.code == "model_not_found" and "no-such-model" in str(caught.value)
+    with pytest.raises(openai.NotFoundError):
+        client(llm_server).models.retrieve("no-such-model")
+    assert llm_server.log[0]["model"] == "no-such-model" and llm_server.log[0]["status"] == 404
+
+
+def test_fail_models_and_context_limit(llm_server):
+    llm_server.set(fail_models={"broken-model": 500, "slow-model": 503}, context_limit_tokens=20)
+    with pytest.raises(openai.InternalServerError):
+        client(llm_server).chat.completions.create(model="broken-model", messages=MESSAGES[:1])
+    with pytest.raises(openai.BadRequestError) as caught:
+        client(llm_server).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert caught.value.code == "context_length_exceeded" and "maximum context length is 20" in str(
+        caught.value
+    )
+    assert client(llm_server).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES[:1])
+    assert [(e["model"], e["status"]) for e in llm_server.log] == [
+        ("broken-model", 500),
+        ("gpt-4o-mini", 400),
+        ("gpt-4o-mini", 200),
+    ]
+
+
+def test_settings_change_between_phases(llm_server):
+    llm_server.set(faults={"500": 1.0}, fail_models={"gpt-4o-mini": 503})
+    with pytest.raises(openai.InternalServerError):
+        chat_model(llm_server).invoke("hello")
+    llm_server.set(faults={}, fail_models={})
+    assert chat_model(llm_server).invoke("hello").content
+    llm_server.set(fail_next=["429", None, "500"])
+    outcomes = []
+    for _ in range(4):
+        try:
+            chat_model(llm_server).invoke("hello")
+            outcomes.append(200)
+        except openai.APIStatusError as exc:
+            outcomes.append(exc.status_code)
+    assert outcomes == [429, 200, 500, 200]
+    with pytest.raises(TypeError):
+        llm_server.set(no_such_setting=1)
+    with pytest.raises(ValueError):
+        llm_server.set(faults={"429": 0.7, "500": 0.7})
+    with pytest.raises(ValueError):
+        llm_server.set(faults={"teapot": 0.1})
+
+
+def statuses(server, count: int) -> list[int]:
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        return [
+            http.post(
+                "/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+            ).status_code
+            for _ in range(count)
+        ]
+
+
+def test_fault_draws_are_reproducible_for_a_seed(llm_server_factory):
+    faults = {"429": 0.2, "500": 0.15, "503": 0.15}
+    first = statuses(llm_server_factory(seed=11, faults=faults), 60)
+    second = statuses(llm_server_factory(seed=11, faults=faults), 60)
+    other = statuses(llm_server_factory(seed=12, faults=faults), 60)
+    assert first == second
+    assert other != first
+    assert {429, 500, 503, 200} <= set(first)
+    assert 15 <= sum(code != 200 for code in first) <= 45
+
+    expected = random.Random(11)
+    assert first == [
+        429 if d < 0.2 else 500 if d < 0.35 else 503 if d < 0.5 else 200
+        for d in (expected.random() for _ in range(60))
+    ]
+
+    server = llm_server_factory(seed=5, faults=faults)
+    once = statuses(server, 20)
+    server.reset()
+    assert statuses(server, 20) == once and len(server.log) == 20
+    server.set(seed=5)
+    assert statuses(server, 20) == once
+
+
+# --- the log --------------------------------------------------------------------------------------
+
+
+def test_log_counts_requests_in_flight_under_8_concurrent_requests(llm_server):
+    llm_server.set(latency_ms=50)
+    llm_server.hold()  # every request waits in flight until release(): no timing luck needed
+    errors: list[BaseException] = []
+    clients = [client(llm_server) for _ in range(8)]
+
+    def call(index: int) -> None:
+        try:
+            messages = [{"role": "user", "content": f"request {index}"}]
+            clients[index].chat.completions.create(model="gpt-4o-mini", messages=messages)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    assert llm_server.wait_for(lambda log: len(log) == 8, timeout=10)
+    assert llm_server.in_flight() == 8
+    llm_server.release()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert not errors
+    log = llm_server.log
+    assert len(log) == 8 and llm_server.in_flight() == 0
+    assert llm_server.max_in_flight() == 8
+    assert sorted(e["in_flight"] for e in log) == list(range(1, 9))
+    for entry in log:
+        overlapping = [o for o in log if o["started"] <= entry["started"] < o["ended"]]
+        assert entry["in_flight"] == len(overlapping)
+        assert entry["duration_ms"] >= 50 and entry["status"] == 200
+
+    sequential = statuses(llm_server, 2)
+    assert sequential == [200, 200] and [e["in_flight"] for e in llm_server.log[-2:]] == [1, 1]
+
+
+def test_log_over_http_and_to_a_file(llm_server, tmp_path: Path):
+    path = tmp_path / "requests.jsonl"
+    llm_server.set(log_path=str(path), record_bodies=True)
+    client(llm_server).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    chat_model(llm_server).invoke("hello")
+    with httpx.Client(base_url=f"http://127.0.0.1:{llm_server.port}", timeout=10) as http:
+        over_http = http.get("/_log").json()
+        stats = http.get("/_stats").json()
+        settings = http.post("/_settings", json={"latency_ms": 5, "faults": {"429": 0.5}}).json()
+        assert http.post("/_settings", json={"nope": 1}).status_code == 400
+    assert over_http == llm_server.log
+    assert over_http[0]["body"]["messages"] == MESSAGES
+    assert stats["requests"] == 2 and stats["statuses"] == {"200": 2}
+    assert stats["prompt_tokens"] == llm_server.token_totals()["prompt_tokens"]
+    assert settings["faults"] == {"429": 0.5} and llm_server.settings.latency_ms == 5
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [line["id"] for line in lines] == [1, 2]
+    assert [line["total_tokens"] for line in lines] == [e["total_tokens"] for e in llm_server.log]
+
+
+def test_runs_as_a_script(tmp_path: Path):
+    log_file = tmp_path / "log.jsonl"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(SERVER_PATH),
+            "--port",
+            "0",
+            "--api-key",
+            "k",
+            "--fault",
+            "500=0",
+            "--log-file",
+            str(log_file),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        line = process.stdout.readline().strip()
+        assert line.startswith("LISTENING http://127.0.0.1:"), line
+        url = line.split()[1]
+        api = openai.OpenAI(base_url=url, api_key="k", max_retries=0, timeout=10)
+        assert api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES).usage.total_tokens > 0
+        root = url.removesuffix("/v1")
+        assert httpx.post(f"{root}/_settings", json={"fail_models": {"gpt-4o-mini": 500}}).status_code == 200
+        with pytest.raises(openai.InternalServerError):
+            api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        log = httpx.get(f"{root}/_log").json()
+        assert [e["status"] for e in log] == [200, 500]
+    finally:
+        process.terminate()
+        assert process.wait(timeout=5) == 0
+    assert len(log_file.read_text().splitlines()) == 2
