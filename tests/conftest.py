@@ -71,7 +71,9 @@ def _dialectic_executable() -> str:
 def cli(isolated: Path) -> Callable[..., CliResult]:
     """Run the installed ``dialectic`` command in the test's folder."""
 
-    def run(*args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 120) -> CliResult:
+    def run(
+        *args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 120
+    ) -> CliResult:
         full_env = dict(os.environ)
         full_env.update(env or {})
         full_env["COLUMNS"] = "200"

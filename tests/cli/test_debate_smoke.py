@@ -5,7 +5,9 @@ from pathlib import Path
 
 
 def test_offline_debate_prints_solution_and_saves_artefacts(cli, isolated: Path):
-    result = cli("debate", "--offline", "-r", "2", "--id", "smoke-1", "Design a cache. It must survive restarts.")
+    result = cli(
+        "debate", "--offline", "-r", "2", "--id", "smoke-1", "Design a cache. It must survive restarts."
+    )
     assert result.code == 0, result.stderr
     assert "## Judge Assessment" in result.stdout
     assert "smoke-1" in result.stderr
