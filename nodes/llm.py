@@ -57,9 +57,19 @@ def messages_for(system: str, user: str) -> list[BaseMessage]:
     return [SystemMessage(content=system), HumanMessage(content=user)]
 
 
-def complete(model: BaseChatModel, member: AgentConfig, call: Call, messages: list[BaseMessage]) -> Reply:
+def complete(
+    model: BaseChatModel,
+    member: AgentConfig,
+    call: Call,
+    messages: list[BaseMessage],
+    *,
+    response_format: dict[str, Any] | None = None,
+) -> Reply:
+    """The reply's text. ``response_format`` (OpenAI's) asks for a shape without validating it:
+    the caller parses the text, leniently."""
     started = time.monotonic()
-    message, attempts = _invoke_with_retries(model, messages, member, call)
+    runnable = model.bind(response_format=response_format) if response_format else model
+    message, attempts = _invoke_with_retries(runnable, messages, member, call)
     return Reply(_text_of(message), _usage(member, call, [message], started, attempts))
 
 
