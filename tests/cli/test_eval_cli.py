@@ -2,11 +2,7 @@
 
 import csv
 import json
-import shutil
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-
-import pytest
 
 SAVED = "saved-debate-2-agents-2-rounds.json"
 CONFIG = "example3/eval_config.json"
@@ -14,15 +10,6 @@ HEADER = (
     "debate,Functional Completeness,Performance & Scalability,Security,Maintainability & Evolvability,"
     "Regulatory Compliance,Testability,Requirements Fulfillment,Overall Score"
 )
-
-
-@pytest.fixture
-def layout(isolated: Path, fixtures_dir: Path) -> Path:
-    """The fixture config with its relative prompt paths (../eval_*.md) and the TypeScript debate."""
-    shutil.copytree(fixtures_dir / "example3", isolated / "example3")
-    for name in ("eval_system.md", "eval_user.md", SAVED):
-        shutil.copy(fixtures_dir / name, isolated / name)
-    return isolated
 
 
 def scores_of(row: str) -> list[float]:
@@ -36,7 +23,7 @@ def error_line(result) -> str:
     return lines[0]
 
 
-def test_scores_the_typescript_debate_with_the_fixture_config(cli, layout):
+def test_scores_the_typescript_debate_with_the_fixture_config(cli, eval_layout):
     result = cli("eval", "-c", CONFIG, "-d", SAVED, "--offline")
     assert result.code == 0, result.stderr
     assert result.stderr == ""
@@ -48,7 +35,7 @@ def test_scores_the_typescript_debate_with_the_fixture_config(cli, layout):
     assert len(set(scores)) > 1
 
 
-def test_json_output_skips_a_failed_evaluator_with_a_warning(cli, layout):
+def test_json_output_skips_a_failed_evaluator_with_a_warning(cli, eval_layout):
     failing = {"DIALECTIC_OFFLINE_FAIL": "eval-2:evaluate"}
     result = cli("eval", "-c", CONFIG, "-d", SAVED, "--offline", "-o", "scores.json", env=failing)
     assert result.code == 0, result.stderr
@@ -56,7 +43,7 @@ def test_json_output_skips_a_failed_evaluator_with_a_warning(cli, layout):
     warning, notice = result.stderr.strip().splitlines()
     assert warning.startswith("warning: [eval-2] skipped: eval-2 (evaluate, round 1): provider failed")
     assert notice == "evaluation written to scores.json"
-    document = json.loads((layout / "scores.json").read_text())
+    document = json.loads((eval_layout / "scores.json").read_text())
     assert set(document) == {"evaluation", "overall_score", "agents"}
     assert set(document["agents"]) == {"eval-1"}
     assert document["agents"]["eval-1"]["evaluation"]["functional_completeness"]["reasoning"]
@@ -64,24 +51,24 @@ def test_json_output_skips_a_failed_evaluator_with_a_warning(cli, layout):
     assert average == document["agents"]["eval-1"]["evaluation"]["non_functional"]["security"]["score"]
 
 
-def test_csv_appends_one_row_per_run_under_one_header(cli, layout):
+def test_csv_appends_one_row_per_run_under_one_header(cli, eval_layout):
     for _ in range(2):
         result = cli("eval", "-c", CONFIG, "-d", SAVED, "--offline", "-o", "scores.csv")
         assert result.code == 0, result.stderr
         assert "row appended to scores.csv" in result.stderr
-    text = (layout / "scores.csv").read_text()
+    text = (eval_layout / "scores.csv").read_text()
     assert text.startswith(HEADER + "\n")
     rows = list(csv.reader(text.splitlines()))
     assert len(rows) == 3 and rows[1] == rows[2]  # same offline replies: the same row twice
     assert rows[1][0] == "saved-debate-2-agents-2-rounds"
 
 
-def test_markdown_file_with_repeats(cli, layout):
+def test_markdown_file_with_repeats(cli, eval_layout):
     result = cli("eval", "-c", CONFIG, "-d", SAVED, "--offline", "--repeats", "3", "-o", "scores.md", "-v")
     assert result.code == 0, result.stderr
     assert result.stdout == ""
     assert result.stderr.count(": answered (") == 6  # 2 evaluators × 3 runs, shown with -v
-    text = (layout / "scores.md").read_text()
+    text = (eval_layout / "scores.md").read_text()
     assert text.startswith("| debate | Functional Completeness |")
     assert "3 runs of each of 2 evaluator(s)" in text
     spread = [line for line in text.splitlines() if line.startswith("| Overall Score |")]
@@ -104,19 +91,19 @@ def test_scores_a_debate_we_produced_with_built_in_prompts(cli, isolated):
     assert "solo run 1: answered" in result.stderr
 
 
-def test_compare_two_debates(cli, layout):
-    data = json.loads((layout / SAVED).read_text())
+def test_compare_two_debates(cli, eval_layout):
+    data = json.loads((eval_layout / SAVED).read_text())
     data["finalSolution"]["description"] = "One server with a cache and password login."
-    (layout / "small.json").write_text(json.dumps(data))
+    (eval_layout / "small.json").write_text(json.dumps(data))
     result = cli("eval", "-c", CONFIG, "--compare", SAVED, "small.json", "--offline", "-o", "compare.json")
     assert result.code == 0, result.stderr
-    comparison = json.loads((layout / "compare.json").read_text())["comparison"]
+    comparison = json.loads((eval_layout / "compare.json").read_text())["comparison"]
     assert (comparison["a"], comparison["b"]) == ("saved-debate-2-agents-2-rounds", "small")
     assert comparison["pairs"] == 2 and comparison["winner"] == "A"
     assert comparison["position_bias_rate"] == comparison["contradictions"] / 2
 
 
-def test_all_evaluators_failing_is_exit_3(cli, layout):
+def test_all_evaluators_failing_is_exit_3(cli, eval_layout):
     result = cli("eval", "-c", CONFIG, "-d", SAVED, "--offline", env={"DIALECTIC_OFFLINE_FAIL": "*:evaluate"})
     assert result.code == 3
     assert "all 2 evaluator call(s) failed; the first: [eval-1]" in error_line(result)
@@ -172,15 +159,15 @@ BAD_INPUTS = {
 }
 
 
-def test_bad_inputs_exit_with_the_spec_code_and_one_error_line(cli, layout):
-    saved = json.loads((layout / SAVED).read_text())
+def test_bad_inputs_exit_with_the_spec_code_and_one_error_line(cli, eval_layout):
+    saved = json.loads((eval_layout / SAVED).read_text())
     unfinished = {key: value for key, value in saved.items() if key != "finalSolution"} | {
         "status": "running"
     }
     for files, *_ in BAD_INPUTS.values():
         for name, content in files.items():
             content = unfinished if content == "UNFINISHED" else content
-            (layout / name).write_text(content if isinstance(content, str) else json.dumps(content))
+            (eval_layout / name).write_text(content if isinstance(content, str) else json.dumps(content))
     # Independent processes: run them side by side to keep the suite fast.
     with ThreadPoolExecutor(max_workers=6) as pool:
         results = dict(
@@ -189,7 +176,7 @@ def test_bad_inputs_exit_with_the_spec_code_and_one_error_line(cli, layout):
     for name, (_, _, code, fragment) in BAD_INPUTS.items():
         result = results[name]
         assert result.code == code, f"{name}: {result.code} {result.stderr}"
-        assert fragment.format(cwd=layout.resolve()) in error_line(result), name
+        assert fragment.format(cwd=eval_layout.resolve()) in error_line(result), name
     assert "--offline" in results["missing key"].stderr
 
 
