@@ -243,29 +243,45 @@ def _debate_path(reference: str) -> Path:
 )
 def eval_command(
     config: Annotated[
-        str, typer.Option("-c", "--config", help="Evaluator config (JSON); prompt paths are relative to it.")
+        str,
+        typer.Option(
+            "-c", "--config", metavar="FILE", help="Evaluator config (JSON); prompt paths are relative to it."
+        ),
     ],
     debate_file: Annotated[
         str | None,
-        typer.Option("-d", "--debate", help="The debate JSON to score (ours or the TypeScript tool's)."),
+        typer.Option(
+            "-d", "--debate", metavar="FILE", help="The debate JSON to score (ours or the TypeScript tool's)."
+        ),
     ] = None,
     compare: Annotated[
         tuple[str, str] | None,
-        typer.Option("--compare", help="Two debate JSON files: which final solution is better?"),
+        typer.Option(
+            "--compare",
+            metavar="A.json B.json",
+            help="Two debate JSON files: which final solution is better?",
+        ),
     ] = None,
     output: Annotated[
         str | None,
         typer.Option(
-            "-o", "--output", help="*.json: aggregated JSON; *.csv: append a row; else a Markdown table."
+            "-o",
+            "--output",
+            metavar="PATH",
+            help="*.json: aggregated JSON; *.csv: append a row; else a Markdown table.",
         ),
     ] = None,
     repeats: Annotated[
-        str | None, typer.Option("--repeats", help="Run every evaluator K times and report the spread.")
+        str | None,
+        typer.Option("--repeats", metavar="K", help="Run every evaluator K times and report the spread."),
     ] = None,
     env_file: Annotated[
-        str | None, typer.Option("-e", "--env-file", help="dotenv file (default: ./.env if present).")
+        str | None,
+        typer.Option("-e", "--env-file", metavar="PATH", help="dotenv file (default: ./.env if present)."),
     ] = None,
-    verbose: Verbose = False,
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="A line per evaluator call; tracebacks on errors.")
+    ] = False,
     offline: Annotated[
         bool, typer.Option("--offline", help="Use the built-in simulated model for every evaluator.")
     ] = False,
