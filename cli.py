@@ -458,6 +458,108 @@ def _debate_path(reference: str) -> Path:
     return candidate
 
 
+@app.command(
+    "eval",
+    epilog=(
+        "Examples:  dialectic eval -c eval_config.json -d debates/deb-1.json  |  "
+        "dialectic eval -c eval_config.json -d debates/deb-1.json --repeats 3 -o scores.csv  |  "
+        "dialectic eval -c eval_config.json --compare a.json b.json"
+    ),
+)
+def eval_command(
+    config: Annotated[
+        str,
+        typer.Option(
+            "-c", "--config", metavar="FILE", help="Evaluator config (JSON); prompt paths are relative to it."
+        ),
+    ],
+    debate_file: Annotated[
+        str | None,
+        typer.Option(
+            "-d", "--debate", metavar="FILE", help="The debate JSON to score (ours or the TypeScript tool's)."
+        ),
+    ] = None,
+    compare: Annotated[
+        tuple[str, str] | None,
+        typer.Option(
+            "--compare",
+            metavar="A.json B.json",
+            help="Two debate JSON files: which final solution is better?",
+        ),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "-o",
+            "--output",
+            metavar="PATH",
+            help="*.json: aggregated JSON; *.csv: append a row; else a Markdown table.",
+        ),
+    ] = None,
+    repeats: Annotated[
+        str | None,
+        typer.Option("--repeats", metavar="K", help="Run every evaluator K times and report the spread."),
+    ] = None,
+    env_file: Annotated[
+        str | None,
+        typer.Option("-e", "--env-file", metavar="PATH", help="dotenv file (default: ./.env if present)."),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="A line per evaluator call; tracebacks on errors.")
+    ] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Use the built-in simulated model for every evaluator.")
+    ] = False,
+) -> int:
+    """Score a finished debate with evaluator agents, or compare two debates' final solutions."""
+    from dialectic.evaluation import output as formats
+    from dialectic.evaluation import run
+    from dialectic.runner import inputs
+
+    if (debate_file is None) == (compare is None):
+        raise InputError("give exactly one of --debate FILE (score it) or --compare A.json B.json")
+    console = _stderr()
+    inputs.load_env_file(env_file)
+    times = run.parse_repeats(repeats)
+
+    def show(event: dict[str, object]) -> None:
+        line = run.describe_event(event, verbose=verbose)
+        if line:
+            _plain(console, line)
+
+    if compare is not None:
+        from dialectic.evaluation.compare import render_comparison
+
+        comparison = run.compare_debates(
+            Path(config), Path(compare[0]), Path(compare[1]), repeats=times, offline=offline, on_event=show
+        )
+        rendered = render_comparison(comparison)
+    else:
+        assert debate_file is not None
+        table = run.score_debate(
+            Path(config), Path(debate_file), repeats=times, offline=offline, on_event=show
+        )
+        rendered = formats.render_scores(table)
+    delivery = formats.deliver(rendered, output)
+    for warning in delivery.warnings:
+        _plain(console, f"warning: {warning}")
+    if delivery.stdout is not None:
+        sys.stdout.write(delivery.stdout)
+    if delivery.notice:
+        _plain(console, delivery.notice)
+    return 0
+
+
+def _plain(console: Console, line: str) -> None:
+    """A stderr line whose text is data ("[eval-1] …" is not markup); "warning:" in yellow."""
+    from rich.text import Text
+
+    text = Text(line)
+    if line.startswith("warning:"):
+        text.stylize("yellow", 0, len("warning:"))
+    console.print(text)
+
+
 @app.command("graph", epilog="Example:  dialectic graph --format mermaid -o debate.mmd")
 def graph_command(
     fmt: Annotated[str, typer.Option("--format", "-f", help="mermaid, ascii or png.")] = "mermaid",

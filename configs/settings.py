@@ -132,12 +132,12 @@ def resolve_settings(
                 raw = config.summarization_for(member).promptPath
             if raw is None:
                 continue
-            text, warning = _read_prompt_file(base / raw, f"{member.id}.{key}")
+            text, warning = read_prompt_file(base / raw, f"{member.id}.{key}")
             if warning:
                 warnings.append(warning)
                 continue
             assert text is not None
-            _check_placeholders(text, phase, base / raw)
+            check_placeholders(text, phase, base / raw)
             overrides.setdefault(member.id, {})[phase] = text
             sources.setdefault(member.id, {})[phase] = str((base / raw).resolve())
     settings = RunSettings(
@@ -150,7 +150,7 @@ def resolve_settings(
     return settings, warnings
 
 
-def _read_prompt_file(path: Path, what: str) -> tuple[str | None, str | None]:
+def read_prompt_file(path: Path, what: str) -> tuple[str | None, str | None]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
@@ -163,7 +163,7 @@ def _read_prompt_file(path: Path, what: str) -> tuple[str | None, str | None]:
     return text, None
 
 
-def _check_placeholders(text: str, phase: str, path: Path) -> None:
+def check_placeholders(text: str, phase: str, path: Path) -> None:
     unknown = prompts.unknown_placeholders(text, phase)
     if unknown:
         allowed = ", ".join("{" + name + "}" for name in sorted(prompts.PLACEHOLDERS[phase]))

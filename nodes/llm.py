@@ -70,9 +70,13 @@ def complete(
     messages: list[BaseMessage],
     *,
     gate: threading.Semaphore | None = None,
+    response_format: dict[str, Any] | None = None,
 ) -> Reply:
+    """The reply's text. ``response_format`` (OpenAI's) asks for a shape without validating it:
+    the caller parses the text, leniently."""
     started = time.monotonic()
-    message, attempts = _invoke_with_retries(model, messages, member, call, gate)
+    runnable = model.bind(response_format=response_format) if response_format else model
+    message, attempts = _invoke_with_retries(runnable, messages, member, call, gate)
     return Reply(_text_of(message), _usage(member, call, [message], started, attempts))
 
 

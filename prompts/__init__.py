@@ -28,6 +28,9 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
         {"problem", "clarifications", "notes", "debate", "final_proposals", "requirements", "agent_name"}
     ),
     "convergence": frozenset({"problem", "proposals", "round", "agent_name"}),
+    # Evaluator prompts (system and user alike): the TypeScript tool's three names plus ours.
+    "evaluate": frozenset({"problem", "clarifications", "final_solution", "requirements_info"}),
+    "compare": frozenset({"problem", "clarifications", "requirements", "solution_1", "solution_2"}),
 }
 AGENT_PHASES = ("system", "propose", "critique", "critique_all", "refine", "summarize", "clarify")
 JUDGE_PHASES = ("system", "synthesize", "convergence", "summarize")
@@ -52,6 +55,14 @@ def judge_template(phase: str) -> str:
     text = builtin("judge", phase)
     if text is None:
         raise KeyError(f"no built-in judge template for phase {phase!r}")
+    return text
+
+
+def eval_template(name: str) -> str:
+    """A built-in evaluator template: ``system``, ``user``, ``compare_system``, ``compare_user``."""
+    text = builtin("eval", name)
+    if text is None:
+        raise KeyError(f"no built-in evaluator template {name!r}")
     return text
 
 

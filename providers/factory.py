@@ -8,13 +8,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-from langchain_core.caches import BaseCache
-from langchain_core.language_models import BaseChatModel
-from langchain_core.rate_limiters import BaseRateLimiter
+from typing import TYPE_CHECKING
 
 from dialectic.configs.schema import AgentConfig
 from dialectic.errors import ConfigError
+
+if TYPE_CHECKING:  # LangChain loads slowly: a missing key is reported before it is needed
+    from langchain_core.caches import BaseCache
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.rate_limiters import BaseRateLimiter
 
 OPENROUTER_DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 _KEY_ENV = {"openai": "OPENAI_API_KEY", "openrouter": "OPENROUTER_API_KEY"}

@@ -175,6 +175,11 @@ class OfflineChatModel(BaseChatModel):
         role = str(meta.get(META_ROLE, "generalist"))
         agent = str(meta.get(META_AGENT, "agent"))
         phase = str(meta.get(META_PHASE, ""))
+        if phase in ("evaluate", "compare"):
+            # Seeded by evaluator and run too: repeated runs and evaluators differ a little, as
+            # real ones do at temperature 0.1.
+            seed = text.seeded(self.model_name, agent, phase, str(meta.get(META_ROUND, 1)), user)
+            return text.evaluation(user, seed) if phase == "evaluate" else text.comparison(user, seed)
         if phase == "critique":
             target = str(meta.get(META_TARGET, "the author"))
             return text.critique(role, agent, target, problem, _section_like(parts, "Proposal by", ""), rng)

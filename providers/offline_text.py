@@ -7,6 +7,7 @@ answer the critiques they received, so an offline debate reads like a real one i
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -594,6 +595,144 @@ def synthesis(problem: str, proposals: str, rng: Random) -> dict[str, Any]:
         "openQuestions": [f"What is the real peak load for {topic}?"],
         "confidence": 72 + rng.randrange(15),
     }
+
+
+# What an offline evaluator looks for, per metric: a design that names more of these mechanisms
+# scores higher, so offline scores follow the solution rather than being pure noise.
+_EVIDENCE: dict[str, tuple[str, ...]] = {
+    "functional_completeness": (
+        "edge case",
+        "failure",
+        "retry",
+        "idempot",
+        "workflow",
+        "api",
+        "error",
+        "fallback",
+    ),
+    "performance_scalability": (
+        "cache",
+        "latency",
+        "throughput",
+        "scal",
+        "shard",
+        "partition",
+        "queue",
+        "replica",
+    ),
+    "security": ("auth", "encrypt", "tls", "token", "privilege", "audit", "secret", "rate limit"),
+    "maintainability_evolvability": (
+        "module",
+        "interface",
+        "contract",
+        "decoupl",
+        "version",
+        "boundar",
+        "adapter",
+    ),
+    "regulatory_compliance": (
+        "gdpr",
+        "retention",
+        "complian",
+        "privacy",
+        "regulat",
+        "consent",
+        "personal data",
+    ),
+    "testability": ("test", "staging", "monitor", "fake", "fault", "observab", "metrics"),
+    "requirements_fulfillment": ("requirements coverage", "requirement", "must", "shall", "→"),
+}
+
+
+def _solution_of(prompt: str, title: str = "final design") -> str:
+    """The solution inside an evaluator prompt: our ``## Final design`` section, the TypeScript
+    prompt's triple-quoted block after "Final Solution", or else the whole prompt."""
+    for heading, body in sections(prompt).items():
+        if heading.lower() == title:
+            return body
+    quoted = re.search(r'solution[^\n]*\n"""\n?(.*?)\n?"""', prompt, re.I | re.S)
+    return quoted.group(1) if quoted else prompt
+
+
+def _evidence(solution: str, metric: str) -> list[str]:
+    lowered = solution.lower()
+    return [term for term in _EVIDENCE[metric] if term in lowered]
+
+
+def _unmet_requirements(prompt: str) -> int:
+    block = re.search(r"marked as unfulfilled\s*\n+((?:- [^\n]*\n?)+)", prompt)
+    if not block:
+        return 0
+    items = [line for line in block.group(1).splitlines() if line.strip()]
+    return sum(1 for line in items if not line.startswith(("- None", "- (")))
+
+
+def _quality_score(solution: str, metric: str, unmet: int, rng: Random) -> tuple[int, list[str]]:
+    found = _evidence(solution, metric)
+    score = 3 + min(5, len(found)) + rng.choice((-1, 0, 0, 1))
+    if metric == "requirements_fulfillment":
+        score -= 2 * min(unmet, 2)
+    return max(1, min(10, score)), found
+
+
+def evaluation(prompt: str, rng: Random) -> str:
+    """An evaluator's reply: the JSON object of spec §5, sometimes in a code fence the way real
+    models reply, with reasoning that points at the solution's own components."""
+    solution = _solution_of(prompt)
+    terms = [term for term in bold_terms(solution) if len(term) < 40] or topic_words(solution, 3)
+    unmet = _unmet_requirements(prompt)
+    grades: dict[str, tuple[int, str]] = {}
+    for index, metric in enumerate(_EVIDENCE):
+        score, found = _quality_score(solution, metric, unmet, rng)
+        anchor = terms[(index + rng.randrange(len(terms))) % len(terms)]
+        label = metric.replace("_", " ")
+        if score >= 7:
+            reason = f"The solution backs {label} with concrete mechanisms ({', '.join(found[:3])}), notably **{anchor}**."
+        elif found:
+            reason = f"The solution touches {label} ({', '.join(found[:2])}) but leaves **{anchor}** without a concrete mechanism."
+        else:
+            reason = f"The solution says almost nothing about {label}; **{anchor}** is described without it."
+        grades[metric] = (score, reason)
+    best = sorted(grades, key=lambda m: -grades[m][0])
+    overall = round(sum(score for score, _ in grades.values()) / len(grades) + rng.choice((-0.5, 0, 0.5)))
+    reply = {
+        "evaluation": {
+            "functional_completeness": _grade(grades["functional_completeness"]),
+            "non_functional": {m: _grade(grades[m]) for m in list(_EVIDENCE)[1:]},
+        },
+        "overall_summary": {
+            "strengths": f"Strongest on {best[0].replace('_', ' ')} and {best[1].replace('_', ' ')}, around **{terms[0]}**.",
+            "weaknesses": f"Weakest on {best[-1].replace('_', ' ')}: the solution gives it no concrete mechanism.",
+            "overall_score": max(1, min(10, overall)),
+        },
+    }
+    body = json.dumps(reply, indent=2, ensure_ascii=False)
+    return f"Here is my evaluation.\n\n```json\n{body}\n```\n" if rng.random() < 0.25 else body
+
+
+def _grade(grade: tuple[int, str]) -> dict[str, Any]:
+    return {"score": grade[0], "reasoning": grade[1]}
+
+
+def comparison(prompt: str, rng: Random) -> str:
+    """A pairwise verdict. Clear differences decide it; close calls lean towards the design shown
+    first, the way real judges do, so offline runs exercise the position-bias check."""
+    first, second = _solution_of(prompt, "design 1"), _solution_of(prompt, "design 2")
+    merit = [sum(len(_evidence(text, metric)) for metric in _EVIDENCE) for text in (first, second)]
+    if abs(merit[0] - merit[1]) >= 4:
+        winner = "1" if merit[0] > merit[1] else "2"
+        reason = (
+            f"Design {winner} names clearly more concrete mechanisms ({max(merit)} against {min(merit)})."
+        )
+    else:
+        draw = rng.random()
+        winner = "1" if draw < 0.5 else "tie" if draw < 0.8 else "2"
+        reason = f"The designs are close ({merit[0]} against {merit[1]} concrete mechanisms); " + (
+            "neither is clearly better."
+            if winner == "tie"
+            else f"Design {winner} reads as slightly more complete."
+        )
+    return json.dumps({"winner": winner, "reasoning": reason})
 
 
 def from_schema(

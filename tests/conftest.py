@@ -89,3 +89,16 @@ def cli(isolated: Path) -> Callable[..., CliResult]:
         return CliResult(done.returncode, done.stdout, done.stderr)
 
     return run
+
+
+EVAL_SAVED_DEBATE = "saved-debate-2-agents-2-rounds.json"
+
+
+@pytest.fixture
+def eval_layout(isolated: Path, fixtures_dir: Path) -> Path:
+    """The fixture evaluator config example3/eval_config.json with the prompts its relative paths
+    name (../eval_*.md), and the debate the TypeScript tool saved, copied into the test's folder."""
+    shutil.copytree(fixtures_dir / "example3", isolated / "example3")
+    for name in ("eval_system.md", "eval_user.md", EVAL_SAVED_DEBATE):
+        shutil.copy(fixtures_dir / name, isolated / name)
+    return isolated

@@ -1,0 +1,137 @@
+"""The evaluation graph on the offline model (fan-out, concurrency, failures, repeats, compare),
+and the evaluate node's handling of replies and servers."""
+
+import json
+import time
+
+import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import Field
+
+from dialectic.configs.schema import AgentConfig
+from dialectic.errors import ProviderError
+from dialectic.evaluation.parsing import first_json_object, read_verdict
+from dialectic.evaluation.run import compare_debates, score_debate
+from dialectic.graphs.evaluation import build_graph
+from dialectic.graphs.evaluation_state import EvaluationContext, EvaluationTask, Prompt
+from dialectic.nodes.evaluate import _ask, unusable
+
+
+def eval_config(tmp_path, count=2):
+    agents = [
+        {"id": f"ev-{i}", "name": f"Evaluator {i}", "model": f"m{i}", "provider": "offline"}
+        for i in range(1, count + 1)
+    ]
+    path = tmp_path / "eval.json"
+    path.write_text(json.dumps({"agents": agents}))
+    return path
+
+
+@pytest.fixture
+def debate(fixtures_dir):
+    return fixtures_dir / "saved-debate-2-agents-2-rounds.json"
+
+
+def test_the_graph_fans_out_to_one_evaluate_node():
+    drawing = build_graph().compile().get_graph().draw_mermaid()
+    assert "evaluate" in drawing and "__start__" in drawing
+
+
+def test_every_evaluator_runs_every_repeat(tmp_path, debate):
+    events = []
+    table = score_debate(eval_config(tmp_path, 3), debate, repeats=2, on_event=events.append)
+    assert {key: len(runs) for key, runs in table.replies.items()} == {"ev-1": 2, "ev-2": 2, "ev-3": 2}
+    assert all(reply is not None for runs in table.replies.values() for reply in runs)
+    finished = [e for e in events if e["event"] == "call_finished"]
+    assert sorted((e["agent"], e["run"]) for e in finished) == [
+        (f"ev-{i}", r) for i in (1, 2, 3) for r in (1, 2)
+    ]
+    assert table.stats["overall_score"].count == 6
+    assert table.stats["overall_score"].std_across_runs is not None
+
+
+def test_evaluators_run_concurrently(tmp_path, debate, monkeypatch):
+    monkeypatch.setenv("DIALECTIC_OFFLINE_LATENCY_MS", "300")
+    started = time.monotonic()
+    score_debate(eval_config(tmp_path, 4), debate)
+    assert time.monotonic() - started < 0.9  # one after another would take 1.2 s
+
+
+def test_a_failed_evaluator_is_skipped_with_a_warning(tmp_path, debate, monkeypatch):
+    monkeypatch.setenv("DIALECTIC_OFFLINE_FAIL", "ev-2:evaluate")
+    events = []
+    table = score_debate(eval_config(tmp_path), debate, on_event=events.append)
+    assert table.replies["ev-2"] == [None]
+    assert table.replies["ev-1"][0] is not None
+    warnings = [e["message"] for e in events if e["event"] == "warning"]
+    assert len(warnings) == 1 and warnings[0].startswith("[ev-2] skipped:") and "503" in warnings[0]
+    assert table.stats["security"].count == 1
+
+
+def test_all_evaluators_failing_is_a_provider_error(tmp_path, debate, monkeypatch):
+    monkeypatch.setenv("DIALECTIC_OFFLINE_FAIL", "*:evaluate")
+    with pytest.raises(ProviderError) as caught:
+        score_debate(eval_config(tmp_path), debate)
+    assert caught.value.exit_code == 3
+    assert "all 2 evaluator call(s) failed" in str(caught.value)
+
+
+def test_compare_asks_each_evaluator_in_both_orders(tmp_path, debate):
+    # Two debates on the same problem whose solutions differ a little: close calls.
+    data = json.loads(debate.read_text())
+    other = dict(
+        data, finalSolution=dict(data["finalSolution"], description="A smaller design with a cache and auth.")
+    )
+    b = tmp_path / "b.json"
+    b.write_text(json.dumps(other))
+    events = []
+    comparison = compare_debates(eval_config(tmp_path), debate, b, repeats=3, on_event=events.append)
+    assert len(comparison.pairs) == 6 and all(pair.complete for pair in comparison.pairs)
+    orders = sorted((e["agent"], e["run"], e["order"]) for e in events if e["event"] == "call_finished")
+    assert orders == sorted((f"ev-{i}", r, o) for i in (1, 2) for r in (1, 2, 3) for o in ("AB", "BA"))
+    assert comparison.tally.winner == "A"  # the richer saved solution
+    assert not [e for e in events if e["event"] == "warning"]
+
+
+class RejectsResponseFormat(BaseChatModel):
+    """A server that answers 400 to any response format and fenced JSON otherwise."""
+
+    calls: list = Field(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "rejects-response-format"
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        self.calls.append(sorted(kwargs))
+        if "response_format" in kwargs:
+            raise HTTPError("response_format is not supported")
+        text = 'Sure:\n```json\n{"winner": "2", "reasoning": "simpler"}\n```'
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+
+class HTTPError(Exception):
+    status_code = 400
+
+
+def test_a_server_rejecting_response_formats_gets_the_plain_prompt():
+    member = AgentConfig(id="ev", name="Ev", role="generalist", model="m", provider="openai", maxRetries=0)
+    model = RejectsResponseFormat()
+    context = EvaluationContext(members={"ev": member}, prompts={("ev", "AB"): Prompt("system", "user")})
+    context._models["ev"] = model
+    reply = _ask(EvaluationTask(evaluator_id="ev", run=1, order="AB"), context, "compare")
+    assert read_verdict(first_json_object(reply.text)) == "2"
+    assert model.calls == [["response_format"], []]
+
+
+def test_unusable_replies():
+    assert unusable(None, "evaluate") == "the reply held no JSON object"
+    assert (
+        unusable({"overall_summary": {"overall_score": "?"}}, "evaluate")
+        == "the reply held no score for any metric"
+    )
+    assert unusable({"overall_summary": {"overall_score": 4}}, "evaluate") is None
+    assert unusable({"winner": "maybe"}, "compare") == 'the reply held no "winner" of 1, 2 or tie'
+    assert unusable({"winner": "tie"}, "compare") is None
