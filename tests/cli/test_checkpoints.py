@@ -145,14 +145,14 @@ def _kill_and_resume(folder: Path, store: str, point: str, reference: tuple[dict
     process.send_signal(signal.SIGKILL)
     process.wait()
     # In flight at the kill = calls of the interrupted step whose results were not yet saved
-    # (a call can have returned without its result being checkpointed).
-    shown = json.loads(debate.run("show", "k", "--json").stdout)
-    flying = shown["pending_calls"]
+    # (a call can have returned without its result being checkpointed). Read in-process: the
+    # commands themselves are tested below.
+    from dialectic.runner.catalog import list_debates, show_debate
+
+    flying = show_debate(store, "k").pending_calls
     assert flying <= 9  # never more than one step's calls
     assert flying >= in_flight(debate.events(), process.pid)
-
-    listed = json.loads(debate.run("list", "--json").stdout)
-    assert [(row["id"], row["status"]) for row in listed] == [("k", "interrupted")]
+    assert [(row.id, row.status) for row in list_debates(store)] == [("k", "interrupted")]
 
     resumed = debate.run("resume", "k", latency_ms=0)
     assert resumed.returncode == 0, resumed.stderr
