@@ -212,7 +212,7 @@ def retry_after_seconds(exc: BaseException) -> float | None:
 
 def backoff_seconds(attempt: int, retry_after: float | None) -> float:
     """Exponential backoff with full jitter around it, capped; never sooner than Retry-After."""
-    base = float(os.environ.get("DIALECTIC_RETRY_BASE_SECONDS", "1.0"))
+    base = float(os.environ.get("DIALECTIC_RETRY_BASE_SECONDS", "0.2"))
     delay = min(_MAX_BACKOFF_SECONDS, base * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
     return float(max(delay, retry_after or 0.0))
 

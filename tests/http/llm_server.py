@@ -26,6 +26,8 @@ Endpoints (with or without the ``/v1`` prefix):
 Settings (constructor keywords, :meth:`LLMServer.set`, ``POST /_settings`` or command-line flags):
 
 ``latency_ms``            delay before every chat completion is answered
+``fast_status_faults``    drawn 429/5xx faults are answered at once, before the latency (as a
+                          gateway or a rate limiter would); off by default
 ``seed``                  seed of the fault draws (setting it re-seeds)
 ``faults``                ``{kind: probability}``; kinds: ``"429"``, ``"500"``, ``"503"`` (any
                           4xx/5xx code works), ``"hang"``, ``"malformed"``, ``"schema_invalid"``.
@@ -115,6 +117,7 @@ _STATUS_FAULT = re.compile(r"^[45]\d\d$")
 @dataclass(frozen=True)
 class Settings:
     latency_ms: float = 0.0
+    fast_status_faults: bool = False  # answer drawn 429/5xx faults before the latency
     seed: int = 0
     faults: dict[str, float] = field(default_factory=dict)
     fail_next: tuple[str | None, ...] = ()
@@ -1039,6 +1042,14 @@ class _Handler(BaseHTTPRequestHandler):
         app._note(
             entry, model=model, stream=stream, kind=kind, **({"body": body} if settings.record_bodies else {})
         )
+        drawn_early: str | None = None
+        if settings.fast_status_faults and model not in settings.fail_models:
+            # A gateway answers 429/5xx at once, without the model's latency.
+            drawn_early = app._draw_fault()
+            if drawn_early is not None and _STATUS_FAULT.match(drawn_early):
+                app._note(entry, fault=drawn_early)
+                self._status_fault(entry, int(drawn_early), settings)
+                return
         if settings.latency_ms > 0:
             app._stopping.wait(settings.latency_ms / 1000)
         app._gate.wait()  # open unless a test called hold()
@@ -1064,17 +1075,12 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         else:
-            fault = app._draw_fault()
+            fault = drawn_early if settings.fast_status_faults else app._draw_fault()
         if fault == "schema_invalid" and kind not in ("json_schema", "tool_calls"):
             fault = None
         app._note(entry, fault=fault)
         if fault is not None and _STATUS_FAULT.match(fault):
-            status = int(fault)
-            headers = {}
-            if status == 429 and settings.retry_after is not None:
-                seconds = settings.retry_after
-                headers["Retry-After"] = str(int(seconds)) if float(seconds).is_integer() else str(seconds)
-            self._error(entry, status, _status_error(status), headers)
+            self._status_fault(entry, int(fault), settings)
             return
         if fault == "hang" and app._stopping.wait(settings.hang_seconds):
             self._status(entry, None, "hung_until_shutdown")  # stopped mid-hang: no reply at all
@@ -1098,6 +1104,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._stream(entry, reply, completion_id, model, usage if include_usage else None, settings)
         else:
             self._complete(entry, reply, completion_id, model, usage)
+
+    def _status_fault(self, entry: dict[str, Any], status: int, settings: Any) -> None:
+        headers = {}
+        if status == 429 and settings.retry_after is not None:
+            seconds = settings.retry_after
+            headers["Retry-After"] = str(int(seconds)) if float(seconds).is_integer() else str(seconds)
+        self._error(entry, status, _status_error(status), headers)
 
     def _record_usage(self, entry: dict[str, Any], usage: dict[str, Any] | None) -> None:
         self.server.app._note(
