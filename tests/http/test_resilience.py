@@ -195,3 +195,13 @@ def test_requests_per_second_limit_is_shared_by_all_agents_of_a_provider(library
     starts = sorted(e["started"] for e in llm_server.log)
     # 13 requests at 8 per second take at least 12/8 s however many agents send them
     assert starts[-1] - starts[0] >= 12 / 8 * 0.8
+
+
+def test_a_prompt_over_the_context_length_names_the_agent_and_phase(cli, isolated: Path, llm_server):
+    llm_server.set(context_limit_tokens=50)
+    config(isolated)
+    result = cli("debate", "-r", "1", "--id", "ctx", PROBLEM, env=env(llm_server))
+    assert result.code == 3
+    assert "(propose, round 1)" in result.stderr and "context length" in result.stderr
+    assert "summarization.threshold" in result.stderr
+    assert len(llm_server.log) == 3  # a 400 is not retried
