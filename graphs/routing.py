@@ -116,38 +116,25 @@ def critique_sends(state: DebateState, ctx: DebateContext) -> list[Send]:
     for critic in proposals:
         own_history = history.agent_history(state, critic.agent_id, round_number, (round_number, 1))
         peers = [p for p in proposals if p.agent_id != critic.agent_id]
-        if ctx.settings.config.debate.critiqueMode == "batched":
-            if peers:
-                material = history.proposals_text([_embedded(p) for p in peers])
-                sends.append(
-                    Send(
-                        "critique",
-                        _task(
-                            state,
-                            kind="critique",
-                            agent_id=critic.agent_id,
-                            round=round_number,
-                            history=own_history,
-                            material=material,
-                        ),
-                    )
-                )
-            continue
-        for target in peers:
-            sends.append(
-                Send(
-                    "critique",
-                    _task(
-                        state,
-                        kind="critique",
-                        agent_id=critic.agent_id,
-                        round=round_number,
-                        history=own_history,
-                        target_agent_id=target.agent_id,
-                        material=embed(target.content),
-                    ),
-                )
+        if ctx.settings.config.debate.critiqueMode == "batched":  # one call covering every peer
+            targets = [(None, history.proposals_text([_embedded(p) for p in peers]))] if peers else []
+        else:
+            targets = [(p.agent_id, embed(p.content)) for p in peers]
+        sends += [
+            Send(
+                "critique",
+                _task(
+                    state,
+                    kind="critique",
+                    agent_id=critic.agent_id,
+                    round=round_number,
+                    history=own_history,
+                    target_agent_id=target,
+                    material=material,
+                ),
             )
+            for target, material in targets
+        ]
     return sends
 
 
