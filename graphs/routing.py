@@ -116,6 +116,7 @@ def critique_sends(state: DebateState, ctx: DebateContext) -> list[Send]:
     for critic in proposals:
         own_history = history.agent_history(state, critic.agent_id, round_number, (round_number, 1))
         peers = [p for p in proposals if p.agent_id != critic.agent_id]
+        targets: list[tuple[str | None, str]]
         if ctx.settings.config.debate.critiqueMode == "batched":  # one call covering every peer
             targets = [(None, history.proposals_text([_embedded(p) for p in peers]))] if peers else []
         else:
