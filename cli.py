@@ -292,7 +292,6 @@ def resume(
             interactive=human.on_a_terminal(),
             answers=given,
             note=steering_note,
-            resuming=True,
             suspend=suspend,
         ),
     )
@@ -411,22 +410,26 @@ def fork(
 ) -> int:
     """Start a new debate from a past checkpoint of another; the original stays untouched."""
     from dialectic.graphs.store import new_debate_id, validate_debate_id
-    from dialectic.runner import inputs
+    from dialectic.runner import human, inputs
     from dialectic.runner.run import fork_debate
 
     inputs.load_env_file(env_file)
     validate_debate_id(debate_id)
     chosen = validate_debate_id(new_id) if new_id else new_debate_id()
     change = inputs.fork_settings(config, rounds=inputs.parse_rounds(rounds), offline=offline)
+    console = _stderr()
     return _run(
-        _stderr(),
+        console,
         chosen,
         lambda on_event, respond: fork_debate(
-            debate_id, at, new_id=chosen, settings=change, db=db, on_event=on_event
+            debate_id, at, new_id=chosen, settings=change, db=db, on_event=on_event, respond=respond
         ),
         output=output,
         report=report,
         verbose=verbose,
+        human_input=lambda suspend: human.HumanInput(
+            console, interactive=human.on_a_terminal(), suspend=suspend
+        ),
     )
 
 

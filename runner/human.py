@@ -87,9 +87,8 @@ class _Stopped(Exception):
 class HumanInput:
     """Answers pauses from the command line's inputs and, on a terminal, from the user.
 
-    ``resuming``: the first pause met is the one the user resumed; a steering pause needs no
-    note then (``dialectic resume ID`` alone continues). ``suspend`` hides live progress while
-    the user types.
+    A steering pause the user resumed needs no note (``dialectic resume ID`` alone continues).
+    ``suspend`` hides live progress while the user types.
     """
 
     def __init__(
@@ -99,27 +98,24 @@ class HumanInput:
         interactive: bool,
         answers: Mapping[str, str] | None = None,
         note: str | None = None,
-        resuming: bool = False,
         suspend: Callable[[], AbstractContextManager[None]] | None = None,
     ) -> None:
         self.console = console
         self.interactive = interactive
         self.answers = dict(answers) if answers is not None else None
         self.note = note
-        self.first_pause = resuming
         self.suspend = suspend or _nothing
         self.used: set[str] = set()
 
-    def __call__(self, pending: list[dict[str, Any]]) -> dict[str, Any] | None:
+    def __call__(self, pending: list[dict[str, Any]], resumed: bool = False) -> dict[str, Any] | None:
         given: dict[str, Any] = {}
-        at_hand, self.first_pause = self.first_pause, False
         try:
             for pause in pending:
                 kind = pause.get("kind")
                 if kind == CLARIFICATION:
                     value: Any = self._answers(pause)
                 elif kind == STEERING:
-                    value = self._note(pause, at_hand)
+                    value = self._note(pause, resumed)
                 else:
                     return None  # not a pause a person answers here (a budget, …)
                 if value is None:
@@ -172,7 +168,7 @@ class HumanInput:
             answers[question["id"]] = self._read("  answer> ")
         return answers
 
-    def _note(self, pause: Mapping[str, Any], at_hand: bool) -> dict[str, str] | None:
+    def _note(self, pause: Mapping[str, Any], resumed: bool) -> dict[str, str] | None:
         if self.note is not None and STEERING not in self.used:
             self.used.add(STEERING)
             return {"note": self.note}
@@ -184,7 +180,7 @@ class HumanInput:
                     f"and the judge (they see it from round {round_number + 1} on), or press Enter to continue."
                 )
                 return {"note": self._read("note> ")}
-        return {"note": ""} if at_hand else None
+        return {"note": ""} if resumed else None
 
     def _say(self, text: str) -> None:
         self.console.print(text, markup=False, highlight=False)

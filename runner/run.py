@@ -25,9 +25,10 @@ from dialectic.transcript.files import write_record
 from dialectic.transcript.schema import DebateRecord
 
 EventHandler = Callable[[dict[str, Any]], None]
-# Given the pauses a debate waits at, the input for each (by interrupt kind), or None to stay
-# paused: how a terminal or the command line's files answer in the same process.
-Respond = Callable[[list[dict[str, Any]]], Mapping[str, Any] | None]
+# Given the pauses a debate waits at (and whether the user resumed it at them), the input for
+# each by interrupt kind, or None to stay paused: how a terminal or the command line's files
+# answer in the same process.
+Respond = Callable[[list[dict[str, Any]], bool], Mapping[str, Any] | None]
 SETTINGS_KEY = "dialectic_settings"
 CREATED_KEY = "dialectic_created_at"
 PARENT_KEY = "dialectic_parent"
@@ -235,10 +236,25 @@ class DebateRun:
                 raise InputError(f"debate {self.debate_id} is waiting for input ({kind}); {how}")
         return Command(resume=values)
 
+    def proceed(self, given: Mapping[str, Any] | None, respond: Respond | None) -> DebateResult:
+        """Continue from the last checkpoint. The pause at hand gets ``given``, else what
+        ``respond`` gives (None leaves it paused); later pauses are put to ``respond``."""
+        snapshot = self.graph.get_state(self.config)
+        waiting = [
+            dict(i.value)
+            for i in snapshot.interrupts
+            if isinstance(i.value, dict) and i.value.get("kind") not in _CONTINUE_WITHOUT_INPUT
+        ]
+        if waiting and given is None and respond is not None:
+            given = respond(waiting, True)
+            if given is None:
+                return self.outcome()
+        return self.answered(self.execute(self.resume_input(given)), respond)
+
     def answered(self, result: DebateResult, respond: Respond | None) -> DebateResult:
         """Go on in this process (holding the writer lock) while each pause gets its input."""
         while respond is not None and result.status == "waiting_for_input":
-            given = respond(result.pending)
+            given = respond(result.pending, False)
             if given is None:
                 break
             result = self.execute(self.resume_input(given))
@@ -315,16 +331,7 @@ def resume_debate(
         snapshot = run.graph.get_state(run.config)
         if not snapshot.next and snapshot.values.get("final_solution") is not None:
             return run.outcome(already_complete=True)
-        waiting = [
-            dict(i.value)
-            for i in snapshot.interrupts
-            if isinstance(i.value, dict) and i.value.get("kind") not in _CONTINUE_WITHOUT_INPUT
-        ]
-        if waiting and given is None and respond is not None:
-            given = respond(waiting)
-            if given is None:
-                return run.outcome()
-        return run.answered(run.execute(run.resume_input(given)), respond)
+        return run.proceed(given, respond)
 
 
 def fork_debate(
@@ -335,6 +342,7 @@ def fork_debate(
     settings: Callable[[RunSettings], RunSettings] | None = None,
     db: str | None = None,
     on_event: EventHandler | None = None,
+    respond: Respond | None = None,
 ) -> DebateResult:
     """A new debate that starts from a past checkpoint of another; the original is untouched.
 
@@ -358,7 +366,7 @@ def fork_debate(
                 parent_id=source_id,
                 on_event=on_event,
             )
-            return run.execute(run.resume_input())
+            return run.proceed(None, respond)
 
 
 def _ancestors(store: stores.Store, debate_id: str, checkpoint_id: str) -> list[Any]:

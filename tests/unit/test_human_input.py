@@ -68,16 +68,15 @@ def test_an_answers_file_answers_the_first_batch_only_without_a_terminal():
 
 
 def test_without_a_terminal_a_steering_pause_waits_unless_it_is_the_one_resumed():
-    assert HumanInput(quiet(), interactive=False)([STEER]) is None
-    resumed = HumanInput(quiet(), interactive=False, resuming=True)
-    assert resumed([STEER]) == {"steering": {"note": ""}}  # `dialectic resume ID` alone continues
-    assert resumed([STEER]) is None  # the next pause waits again
-    assert HumanInput(quiet(), interactive=False, resuming=True)([BATCH_1]) is None  # answers are needed
+    human = HumanInput(quiet(), interactive=False)
+    assert human([STEER]) is None
+    assert human([STEER], True) == {"steering": {"note": ""}}  # `dialectic resume ID` alone continues
+    assert human([BATCH_1], True) is None  # answers are needed
 
 
 def test_a_note_answers_one_steering_pause_and_unused_input_is_reported():
-    human = HumanInput(quiet(), interactive=False, answers={"q1": "AWS"}, note="Two servers.", resuming=True)
-    assert human([STEER]) == {"steering": {"note": "Two servers."}}
+    human = HumanInput(quiet(), interactive=False, answers={"q1": "AWS"}, note="Two servers.")
+    assert human([STEER], True) == {"steering": {"note": "Two servers."}}
     assert human([STEER]) is None
     assert human.unused() == ["--answers was not used: the debate did not wait for clarification answers"]
     assert HumanInput(quiet(), interactive=False)([{"kind": "budget"}]) is None  # not ours to answer
