@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from dialectic.graphs.clarifications import NA
 from dialectic.graphs.state import AgentClarifications, Contribution, DebateState, SteeringNote, Summary
 from dialectic.prompts import embed
 
@@ -91,7 +92,7 @@ def clarifications_text(clarifications: Sequence[AgentClarifications]) -> str:
     for group in clarifications:
         for item in group.items:
             lines.append(f"- **{item.question}** ({group.agent_name}) — {_indented(item.answer)}")
-    if any(item.answer == "NA" for group in clarifications for item in group.items):
+    if any(item.answer == NA for group in clarifications for item in group.items):
         lines.append("\n(NA: the owner did not answer; state the assumption you make instead.)")
     return section("Clarifications from the problem's owner", "\n".join(lines))
 
