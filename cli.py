@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,7 +20,8 @@ from dialectic.errors import DialecticError, InputError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from dialectic.runner.run import DebateResult
+    from dialectic.runner.human import HumanInput
+    from dialectic.runner.run import DebateResult, Respond
 
 app = typer.Typer(
     name="dialectic",
@@ -65,6 +67,13 @@ Cache = Annotated[str | None, typer.Option("--cache", help="Replay cache of LLM 
 EnvFile = Annotated[
     str | None, typer.Option("-e", "--env-file", help="dotenv file (default: ./.env if present).")
 ]
+Answers = Annotated[
+    str | None,
+    typer.Option(
+        "--answers",
+        help='JSON answers to the clarifying questions, {"q1": "answer", …} (without a terminal).',
+    ),
+]
 
 
 def _stderr() -> Console:
@@ -81,7 +90,8 @@ def _warn(console: Console, lines: list[str]) -> None:
 @app.command(
     epilog=(
         'Examples:  dialectic debate --offline "Design a rate limiter for a public API"  |  '
-        "dialectic debate -p problem.md -c debate-config.json -r 2 -o result.json --report report.md"
+        "dialectic debate -p problem.md -c debate-config.json -r 2 -o result.json --report report.md  |  "
+        "dialectic debate -p problem.md --clarify --steer"
     )
 )
 def debate(
@@ -119,15 +129,24 @@ def debate(
     max_tokens: MaxTokens = None,
     max_cost: MaxCost = None,
     cache: Cache = None,
+    clarify: Annotated[
+        bool,
+        typer.Option("--clarify", help="Before round 1, the agents ask you questions about the problem."),
+    ] = False,
+    answers: Answers = None,
+    steer: Annotated[
+        bool, typer.Option("--steer", help="After each round but the last, pause for your note.")
+    ] = False,
 ) -> int:
     """Run a debate on a design problem and print the final solution."""
     from dialectic.graphs.store import new_debate_id, validate_debate_id
-    from dialectic.runner import inputs
+    from dialectic.runner import human, inputs
     from dialectic.runner.run import start_debate
 
     console = _stderr()
     inputs.load_env_file(env_file)
     text = inputs.read_problem(problem, problem_file)
+    given = human.read_answers(answers) if answers else None
     settings, notices = inputs.prepare_settings(
         config, roles=inputs.parse_roles(agents), rounds=inputs.parse_rounds(rounds), offline=offline
     )
@@ -138,30 +157,41 @@ def debate(
         max_cost=max_cost,
         cache=cache,
     )(settings)
+    settings = settings.model_copy(update={"clarify": clarify, "steer": steer})
+    if given is not None and not (clarify or settings.config.debate.interactiveClarifications):
+        raise InputError(
+            "--answers needs --clarify (or debate.interactiveClarifications: true in the config)"
+        )
     _warn(console, notices)
     chosen = validate_debate_id(debate_id) if debate_id is not None else new_debate_id()
     return _run(
         console,
         chosen,
-        lambda on_event, stop: start_debate(
-            text, settings, debate_id=chosen, db=db, on_event=on_event, stop=stop
+        lambda on_event, stop, respond: start_debate(
+            text, settings, debate_id=chosen, db=db, on_event=on_event, stop=stop, respond=respond
         ),
         output=output,
         report=report,
         verbose=verbose,
+        human_input=lambda suspend: human.HumanInput(
+            console, interactive=human.on_a_terminal(), answers=given, suspend=suspend
+        ),
     )
 
 
 def _run(
     console: Console,
     debate_id: str,
-    start: Callable[[Callable[[dict[str, Any]], None], threading.Event], DebateResult],
+    start: Callable[[Callable[[dict[str, Any]], None], threading.Event, Respond | None], DebateResult],
     *,
     output: str | None,
     report: str | None,
     verbose: bool,
+    human_input: Callable[[Callable[[], AbstractContextManager[None]]], HumanInput] | None = None,
 ) -> int:
-    """Run with progress and Ctrl-C handling, then write the products and the closing lines."""
+    """Run with progress and Ctrl-C handling, then write the products and the closing lines.
+
+    ``human_input`` builds the answerer of pauses (given a way to hide the live progress)."""
     from dialectic.graphs.store import debate_json_path
     from dialectic.runner.interrupts import graceful_interrupts
     from dialectic.runner.progress import Progress
@@ -174,13 +204,15 @@ def _run(
         mark_status(debate_json_path(debate_id), "interrupted")
         console.print(f"stopped. resume with: dialectic resume {debate_id}")
 
+    respond = human_input(progress.suspended) if human_input else None
     try:
         with graceful_interrupts(console.print, abort) as stop:
-            result = start(progress, stop)
+            result = start(progress, stop, respond)
     finally:
         progress.close()
     if verbose:
         progress.breakdown(result.record)
+    _warn(console, respond.unused() if respond else [])
     return _finish(console, result, output=output, report=report, verbose=verbose)
 
 
@@ -200,7 +232,14 @@ def _finish(
             f"[yellow]warning:[/] the debate finished degraded: {failed} call(s) failed (see the report's Failures section)"
         )
     console.print(f"debate {result.debate_id}: {result.status} · JSON {result.json_path}")
-    if result.exit_code != 0:
+    if result.status == "waiting_for_input":
+        from dialectic.runner.human import pause_lines
+
+        for line in [*pause_lines(result.pending), result.message or ""]:
+            console.print(line, markup=False)
+        if "dialectic resume" not in (result.message or ""):
+            console.print(f"resume with: dialectic resume {result.debate_id}")
+    elif result.exit_code != 0:
         if result.message and result.status != "interrupted":
             label = "[yellow]paused:[/]" if result.exit_code == 5 else "[red]error:[/]"
             console.print(f"{label} {result.message}")
@@ -238,7 +277,13 @@ def _write_report(console: Console, result: DebateResult, target: str, verbose: 
         console.print(f"report written to {path}")
 
 
-@app.command(epilog="Example:  dialectic resume deb-20250101-120000-ab12 --report report.md")
+@app.command(
+    epilog=(
+        "Examples:  dialectic resume deb-20250101-120000-ab12 --report report.md  |  "
+        "dialectic resume deb-20250101-120000-ab12 --answers answers.json  |  "
+        'dialectic resume deb-20250101-120000-ab12 --note "the budget is fixed at two servers"'
+    )
+)
 def resume(
     debate_id: Annotated[str, typer.Argument(help="The id of the debate to continue.", show_default=False)],
     output: Output = None,
@@ -251,11 +296,19 @@ def resume(
     max_tokens: MaxTokens = None,
     max_cost: MaxCost = None,
     cache: Cache = None,
+    answers: Answers = None,
+    note: Annotated[
+        str | None,
+        typer.Option("--note", help='Steering note for the agents and the judge ("" just continues).'),
+    ] = None,
+    note_file: Annotated[
+        str | None, typer.Option("--note-file", help="Read the steering note from this UTF-8 file.")
+    ] = None,
 ) -> int:
     """Continue a debate from its last checkpoint, with the settings it started with
     (the options given here replace theirs from now on)."""
     from dialectic.graphs.store import validate_debate_id
-    from dialectic.runner import inputs
+    from dialectic.runner import human, inputs
     from dialectic.runner.run import resume_debate
 
     inputs.load_env_file(env_file)
@@ -267,13 +320,25 @@ def resume(
         max_cost=max_cost,
         cache=cache,
     )
+    given = human.read_answers(answers) if answers else None
+    steering_note = human.read_note(note, note_file)
+    console = _stderr()
     return _run(
-        _stderr(),
+        console,
         debate_id,
-        lambda on_event, stop: resume_debate(debate_id, db=db, on_event=on_event, settings=change, stop=stop),
+        lambda on_event, stop, respond: resume_debate(
+            debate_id, db=db, on_event=on_event, settings=change, stop=stop, respond=respond
+        ),
         output=output,
         report=report,
         verbose=verbose,
+        human_input=lambda suspend: human.HumanInput(
+            console,
+            interactive=human.on_a_terminal(),
+            answers=given,
+            note=steering_note,
+            suspend=suspend,
+        ),
     )
 
 
@@ -342,8 +407,14 @@ def show(
         lines.append(
             f"this step: done {', '.join(detail.done) or 'none'}; {detail.pending_calls} call(s) to make"
         )
-    for item in detail.pending:
-        lines.append(f"waiting: {json.dumps(item, default=str)}")
+    from dialectic.runner.human import pause_lines
+
+    lines += pause_lines(detail.pending)  # the clarifying questions, by agent
+    lines += [
+        f"waiting: {json.dumps(i, default=str)}" for i in detail.pending if i.get("kind") != "clarification"
+    ]
+    if detail.how_to_continue:
+        lines.append(f"to continue: {detail.how_to_continue}")
     for failure in detail.failures:
         lines.append(
             f"failed: {failure['agent']} in {failure['phase']} of round {failure['round']}: {failure['error']}"
@@ -384,22 +455,33 @@ def fork(
 ) -> int:
     """Start a new debate from a past checkpoint of another; the original stays untouched."""
     from dialectic.graphs.store import new_debate_id, validate_debate_id
-    from dialectic.runner import inputs
+    from dialectic.runner import human, inputs
     from dialectic.runner.run import fork_debate
 
     inputs.load_env_file(env_file)
     validate_debate_id(debate_id)
     chosen = validate_debate_id(new_id) if new_id is not None else new_debate_id()
     change = inputs.fork_settings(config, rounds=inputs.parse_rounds(rounds), offline=offline)
+    console = _stderr()
     return _run(
-        _stderr(),
+        console,
         chosen,
-        lambda on_event, stop: fork_debate(
-            debate_id, at, new_id=chosen, settings=change, db=db, on_event=on_event, stop=stop
+        lambda on_event, stop, respond: fork_debate(
+            debate_id,
+            at,
+            new_id=chosen,
+            settings=change,
+            db=db,
+            on_event=on_event,
+            stop=stop,
+            respond=respond,
         ),
         output=output,
         report=report,
         verbose=verbose,
+        human_input=lambda suspend: human.HumanInput(
+            console, interactive=human.on_a_terminal(), suspend=suspend
+        ),
     )
 
 
@@ -560,7 +642,10 @@ def _plain(console: Console, line: str) -> None:
     console.print(text)
 
 
-@app.command("graph", epilog="Example:  dialectic graph --format mermaid -o debate.mmd")
+@app.command(
+    "graph",
+    epilog="Examples:  dialectic graph --format mermaid -o debate.mmd  |  dialectic graph --clarify --steer",
+)
 def graph_command(
     fmt: Annotated[str, typer.Option("--format", "-f", help="mermaid, ascii or png.")] = "mermaid",
     output: Annotated[
@@ -569,6 +654,8 @@ def graph_command(
     config: Annotated[
         str | None, typer.Option("-c", "--config", help="Config whose options shape the graph.")
     ] = None,
+    clarify: Annotated[bool, typer.Option("--clarify", help="With the clarification phase.")] = False,
+    steer: Annotated[bool, typer.Option("--steer", help="With the pauses for steering notes.")] = False,
 ) -> int:
     """Draw the compiled debate graph (mermaid and ascii need no network)."""
     if fmt not in ("mermaid", "ascii", "png"):
@@ -576,10 +663,10 @@ def graph_command(
     if config:
         from dialectic.configs.loader import load_config
 
-        load_config(Path(config))
-    from dialectic.graphs.debate import build_graph
+        clarify = clarify or load_config(Path(config))[0].debate.interactiveClarifications
+    from dialectic.graphs.debate import GraphOptions, build_graph
 
-    drawable = build_graph().compile().get_graph()
+    drawable = build_graph(GraphOptions(clarify=clarify, steer=steer)).compile().get_graph()
     if fmt == "png":
         if not output:
             raise InputError("--format png needs -o PATH")

@@ -25,6 +25,9 @@ class RunSettings(BaseModel):
 
     config: DebateConfig
     offline: bool = False
+    # Human in the loop, chosen on the command line (kept here so a resumed run has the same graph).
+    clarify: bool = False  # --clarify: a clarification phase before round 1
+    steer: bool = False  # --steer: a pause for the user's note after each round but the last
     config_path: str | None = None
     # agent id -> phase -> template text, for prompts the config replaces
     prompt_overrides: dict[str, dict[str, str]] = Field(default_factory=dict)

@@ -5,13 +5,16 @@
                  └─ round ≥ 2 ─────────────────────────────────────> critique × N(N-1)
     critique ──> critiques_done ──> refine × N  (+ summarize × k, in the same step)
     refine, summarize ──> round_done ──> begin_round | convergence | judge
+
+With ``clarify``, START goes to clarify × N ──> ask_user (pause) ──> clarify × k (follow-ups) |
+begin_round. With ``steer``, round_done's way to the next round passes through steer (pause).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
@@ -19,20 +22,23 @@ from langgraph.runtime import Runtime
 from dialectic.configs.settings import RunSettings
 from dialectic.graphs import routing
 from dialectic.graphs.context import DebateContext
-from dialectic.graphs.state import AgentTask, DebateState
+from dialectic.graphs.state import AgentTask, ClarifyTask, DebateState
+from dialectic.nodes.ask_user import ask_user
 from dialectic.nodes.begin_round import begin_round
+from dialectic.nodes.clarify import clarify
 from dialectic.nodes.collect import critiques_done, proposals_done, round_done
 from dialectic.nodes.convergence import convergence
 from dialectic.nodes.critique import critique
 from dialectic.nodes.judge import judge
 from dialectic.nodes.propose import propose
 from dialectic.nodes.refine import refine
+from dialectic.nodes.steer import steer
 from dialectic.nodes.summarize import summarize
 
-TaskNode = Callable[[AgentTask, Runtime[DebateContext]], dict[str, Any]]
+Task = TypeVar("Task", AgentTask, ClarifyTask)
 
 
-def _task_node(node: TaskNode) -> Any:
+def _task_node(node: Callable[[Task, Runtime[DebateContext]], dict[str, Any]]) -> Any:
     """A node reached only through Send receives its task payload, not the state; LangGraph's
     types cannot say so, hence ``Any``. ``input_schema=DebateState`` keeps the task's fields
     from becoming graph channels."""
@@ -48,7 +54,10 @@ class GraphOptions:
 
 
 def options_for(settings: RunSettings) -> GraphOptions:
-    return GraphOptions(clarify=settings.config.debate.interactiveClarifications)
+    # --clarify or the config's interactiveClarifications: either one is enough.
+    return GraphOptions(
+        clarify=settings.clarify or settings.config.debate.interactiveClarifications, steer=settings.steer
+    )
 
 
 def build_graph(
@@ -69,7 +78,14 @@ def build_graph(
     graph.add_node("convergence", convergence)
     graph.add_node("judge", judge)
 
-    graph.add_edge(START, "begin_round")
+    if options.clarify:
+        graph.add_node("clarify", _task_node(clarify), input_schema=DebateState)
+        graph.add_node("ask_user", ask_user)
+        graph.add_conditional_edges(START, routing.start_clarifying, ["clarify", "begin_round"])
+        graph.add_edge("clarify", "ask_user")
+        graph.add_conditional_edges("ask_user", routing.after_answers, ["clarify", "begin_round"])
+    else:
+        graph.add_edge(START, "begin_round")
     graph.add_conditional_edges(
         "begin_round", routing.after_begin_round, ["propose", "critique", "critiques_done"]
     )
@@ -84,8 +100,21 @@ def build_graph(
     graph.add_edge("refine", "round_done")
     graph.add_edge("summarize", "round_done")
     graph.add_edge("convergence", "round_done")
+    next_round = "begin_round"
+    if options.steer:  # the router's "next round" leads through the pause for a note
+        graph.add_node("steer", steer)
+        graph.add_edge("steer", "begin_round")
+        next_round = "steer"
     graph.add_conditional_edges(
-        "round_done", routing.after_round, ["refine", "summarize", "convergence", "begin_round", "judge"]
+        "round_done",
+        routing.after_round,
+        {
+            "refine": "refine",
+            "summarize": "summarize",
+            "convergence": "convergence",
+            "begin_round": next_round,
+            "judge": "judge",
+        },
     )
     graph.add_edge("judge", END)
     return graph

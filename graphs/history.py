@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from dialectic.graphs.state import AgentClarifications, Contribution, DebateState, Summary
+from dialectic.graphs.clarifications import NA
+from dialectic.graphs.state import AgentClarifications, Contribution, DebateState, SteeringNote, Summary
+from dialectic.prompts import embed
 
 Position = tuple[int, int]
 
@@ -89,8 +91,28 @@ def clarifications_text(clarifications: Sequence[AgentClarifications]) -> str:
     lines = []
     for group in clarifications:
         for item in group.items:
-            lines.append(f"- **{item.question}** ({group.agent_name}) — {item.answer}")
+            lines.append(f"- **{item.question}** ({group.agent_name}) — {_indented(item.answer)}")
+    if any(item.answer == NA for group in clarifications for item in group.items):
+        lines.append("\n(NA: the owner did not answer; state the assumption you make instead.)")
     return section("Clarifications from the problem's owner", "\n".join(lines))
+
+
+def notes_text(notes: Sequence[SteeringNote]) -> str:
+    """The user's steering notes; later notes win where they disagree with earlier material."""
+    if not notes:
+        return ""
+    lines = [
+        "The problem's owner added these notes during the debate. Follow them; where a note "
+        "contradicts earlier material (including your own proposals), the note wins.",
+        "",
+        *(f"- After round {note.after_round}: {_indented(embed(note.text))}" for note in notes),
+    ]
+    return section("Notes from the problem's owner", "\n".join(lines))
+
+
+def _indented(text: str) -> str:
+    """A multi-line note kept inside its list item."""
+    return text.strip().replace("\n", "\n  ")
 
 
 def round_contributions(state: DebateState, round_number: int, kind: str) -> list[Contribution]:

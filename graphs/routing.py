@@ -13,9 +13,9 @@ from collections.abc import Iterable, Sequence
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from dialectic.graphs import history
+from dialectic.graphs import clarifications, history
 from dialectic.graphs.context import DebateContext
-from dialectic.graphs.state import AgentTask, Contribution, DebateState, Failure
+from dialectic.graphs.state import AgentTask, ClarifyTask, Contribution, DebateState, Failure
 from dialectic.prompts import embed
 
 # The phase a contribution type comes from, and the node that makes it.
@@ -97,6 +97,7 @@ def _task(state: DebateState, **fields: object) -> AgentTask:
     return AgentTask(
         problem=embed(state["problem"]),
         clarifications=history.clarifications_text(state.get("clarifications", [])),
+        notes=history.notes_text(state.get("steering_notes", [])),
         **fields,
     )
 
@@ -273,6 +274,28 @@ def consensus_reached(state: DebateState, ctx: DebateContext) -> bool:
         score.round == state["round"] and score.score >= condition.threshold
         for score in state.get("consensus", [])
     )
+
+
+def clarify_sends(state: DebateState, agent_ids: Iterable[str], iteration: int) -> list[Send]:
+    """One clarification call per agent; every agent sees all the Q&A so far."""
+    qa = history.clarifications_text(state.get("clarifications", []))
+    problem = embed(state["problem"])
+    return [
+        Send("clarify", ClarifyTask(agent_id=a, iteration=iteration, problem=problem, clarifications=qa))
+        for a in agent_ids
+    ]
+
+
+def start_clarifying(state: DebateState, runtime: Runtime[DebateContext]) -> str | list[Send]:
+    agents = [agent.id for agent in runtime.context.settings.agents]
+    return clarify_sends(state, agents, 1) or "begin_round"
+
+
+def after_answers(state: DebateState, runtime: Runtime[DebateContext]) -> str | list[Send]:
+    """Follow-up questions from the agents that asked in the batch just answered, if any."""
+    cap = runtime.context.settings.config.debate.clarificationsMaxIterations
+    askers = clarifications.follow_up_askers(state, cap)
+    return clarify_sends(state, askers, clarifications.current_batch(state)) or "begin_round"
 
 
 def after_begin_round(state: DebateState, runtime: Runtime[DebateContext]) -> str | list[Send]:

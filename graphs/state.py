@@ -20,6 +20,10 @@ Phase = Literal[
 ]
 PHASE_ORDER: dict[str, int] = {"proposal": 0, "critique": 1, "refinement": 2}
 
+# Kinds of the pauses that wait for a person (nodes/ask_user.py, nodes/steer.py).
+CLARIFICATION = "clarification"
+STEERING = "steering"
+
 
 class _Value(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -124,6 +128,31 @@ class AgentClarifications(_Value):
     items: tuple[ClarificationItem, ...] = ()
 
 
+class AgentQuestions(_Value):
+    """What one agent asked in one batch of the clarification phase (before numbering)."""
+
+    agent_id: str
+    iteration: int
+    questions: tuple[str, ...] = ()
+
+
+class ClarifyTask(_Value):
+    """The payload of one clarification ``Send``: the agent, the batch, and the Q&A so far."""
+
+    agent_id: str
+    iteration: int
+    problem: str
+    clarifications: str = ""
+
+
+class SteeringNote(_Value):
+    """A note the user added between rounds; every prompt from the next round on shows it."""
+
+    after_round: int
+    text: str
+    timestamp: str
+
+
 class AgentTask(_Value):
     """The payload of one ``Send``: which call to make and all the material it needs."""
 
@@ -161,6 +190,9 @@ class DebateState(TypedDict, total=False):
     usage: Annotated[list[CallUsage], Transcript]
     failures: Annotated[list[Failure], Transcript]
     clarifications: list[AgentClarifications]
+    agent_questions: Annotated[list[AgentQuestions], Transcript]
+    clarification_iterations: int  # batches of questions put to the user
+    steering_notes: Annotated[list[SteeringNote], Transcript]
     final_solution: FinalSolution | None
     stop_reason: str | None
 
@@ -180,6 +212,9 @@ CHECKPOINT_TYPES: list[tuple[str, str]] = [
         FinalSolution,
         ClarificationItem,
         AgentClarifications,
+        AgentQuestions,
+        ClarifyTask,
+        SteeringNote,
         AgentTask,
     )
 ]

@@ -131,11 +131,15 @@ def render_report(
     out += ["## Agents", "", _table(_agent_row(a, a.get("summarization", summarization)) for a in agents), ""]
     if record.clarifications:
         out += ["## Clarifications", ""]
+        if record.clarificationIterations and record.clarificationIterations > 1:
+            out += [f"Asked in {record.clarificationIterations} batches (follow-up questions included).", ""]
         for group in record.clarifications:
             out += [f"### {group.agentName or group.agentId} ({group.role})", ""]
             for item in group.items:
-                out += [f"- **{item.id}** {item.question}", f"  - Answer: {item.answer}"]
+                answer = item.answer.strip().replace("\n", "\n    ")  # a multi-line answer stays in its item
+                out += [f"- **{item.id}** {item.question}", f"  - Answer: {answer}"]
             out.append("")
+    out += _steering(record)
     out += ["## Judge", "", _table([_agent_row(judge, summarization, judge=True)] if judge else []), ""]
     out += ["## Rounds", ""]
     for round_record in record.rounds:
@@ -149,6 +153,17 @@ def render_report(
         out += ["No final synthesis (the debate did not finish).", ""]
     out += _outcome(record)
     return "\n".join(out).rstrip() + "\n"
+
+
+def _steering(record: DebateRecord) -> list[str]:
+    """The user's notes between rounds (``--steer``): every later prompt showed them."""
+    if not record.steering:
+        return []
+    out = ["## Steering Notes", ""]
+    for note in record.steering:
+        text = "\n  ".join(nest(note.note, 4).splitlines())
+        out.append(f"- **After round {note.afterRound}:** {text}")
+    return [*out, ""]
 
 
 def _outcome(record: DebateRecord) -> list[str]:

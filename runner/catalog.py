@@ -8,8 +8,8 @@ from typing import Any, cast
 
 from dialectic.graphs import store as stores
 from dialectic.graphs.routing import unrecovered_failures
-from dialectic.graphs.state import DebateState
-from dialectic.runner.run import open_existing
+from dialectic.graphs.state import CLARIFICATION, DebateState
+from dialectic.runner.run import how_to_continue, open_existing
 from dialectic.transcript.usage import summarize_usage
 
 _PAUSE_STATUS = {"provider_failure": "failed", "budget": "paused"}
@@ -92,6 +92,8 @@ class DebateDetail:
     failures: list[dict[str, Any]]
     final_confidence: float | None
     checkpoints: list[dict[str, Any]] = field(default_factory=list)
+    questions: list[dict[str, Any]] = field(default_factory=list)  # clarifying questions awaiting answers
+    how_to_continue: str | None = None  # the command that gives a waiting debate its input
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -137,6 +139,10 @@ def show_debate(db: str | None, debate_id: str, *, history: bool = False) -> Deb
             ],
             final_confidence=values["final_solution"].confidence if values.get("final_solution") else None,
         )
+        waiting = [p for p in detail.pending if p.get("kind")]
+        if waiting and detail.status == "waiting_for_input":
+            detail.how_to_continue = how_to_continue(str(waiting[0]["kind"]), debate_id)
+        detail.questions = [q for p in waiting if p["kind"] == CLARIFICATION for q in p.get("questions", [])]
         if history:
             detail.checkpoints = checkpoint_history(run)
         return detail

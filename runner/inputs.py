@@ -107,7 +107,9 @@ def fork_settings(
             raise InputError(
                 f"the fork's config must keep the debate's agents ({', '.join(before)}); it has {', '.join(after)}"
             )
-        return settings
+        # The fork's graph keeps the parent's human-in-the-loop nodes: its checkpoints may be at one.
+        clarify = parent.clarify or parent.config.debate.interactiveClarifications
+        return settings.model_copy(update={"clarify": clarify, "steer": parent.steer})
 
     return change
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
@@ -14,6 +16,7 @@ from rich.table import Table
 from dialectic.transcript.schema import DebateRecord
 
 _PHASE_LABEL = {
+    "clarify": "clarifying questions",
     "propose": "proposals",
     "critique": "critiques",
     "refine": "refinements",
@@ -74,6 +77,13 @@ class Progress:
         elif kind == "phase_done" and (int(event["round"]), str(event["phase"])) not in self.reported:
             self.reported.add((int(event["round"]), str(event["phase"])))
             self._phase_line(int(event["round"]), str(event["phase"]))
+        elif kind == "warning":
+            self._line(f"[yellow]warning:[/] {event.get('message')}")
+        elif kind == "answers":
+            na = f" ({event['na']} NA)" if event.get("na") else ""
+            self._line(f"clarification batch {event['iteration']}: {event['questions']} answers{na}")
+        elif kind == "steering":
+            self._line(f"after round {event['round']}: " + ("note added" if event.get("note") else "no note"))
         elif kind == "consensus":
             self._line(
                 f"round {event['round']}: consensus {event['score']:g} (stop at {event['threshold']:g})"
@@ -110,6 +120,18 @@ class Progress:
         for agent, state in self.agent_state.items():
             table.add_row(agent, state, f"{self.agent_tokens[agent]:,}")
         return table
+
+    @contextmanager
+    def suspended(self) -> Iterator[None]:
+        """No live table while the user types: a redrawn table and a prompt garble each other."""
+        was_live = self.live is not None
+        self.close()
+        try:
+            yield
+        finally:
+            if was_live:
+                self.live = Live(self._render(), console=self.console, refresh_per_second=8, transient=True)
+                self.live.start()
 
     def close(self) -> None:
         if self.live:

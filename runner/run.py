@@ -20,12 +20,16 @@ from dialectic.errors import InputError, ProviderError
 from dialectic.graphs import store as stores
 from dialectic.graphs.context import DebateContext
 from dialectic.graphs.routing import unrecovered_failures
-from dialectic.graphs.state import DebateState
+from dialectic.graphs.state import CLARIFICATION, STEERING, DebateState
 from dialectic.transcript.export import to_record
 from dialectic.transcript.files import write_record
 from dialectic.transcript.schema import DebateRecord
 
 EventHandler = Callable[[dict[str, Any]], None]
+# Given the pauses a debate waits at (and whether the user resumed it at them), the input for
+# each by interrupt kind, or None to stay paused: how a terminal or the command line's files
+# answer in the same process.
+Respond = Callable[[list[dict[str, Any]], bool], Mapping[str, Any] | None]
 SETTINGS_KEY = "dialectic_settings"
 CREATED_KEY = "dialectic_created_at"
 PARENT_KEY = "dialectic_parent"
@@ -34,8 +38,22 @@ EXIT_OK, EXIT_BUG, EXIT_PROVIDER, EXIT_PAUSED, EXIT_INTERRUPTED = 0, 1, 3, 5, 13
 
 # Pauses that resume without any input from the user.
 _CONTINUE_WITHOUT_INPUT = {"provider_failure", "budget"}
-# How to give the input a pause of each kind waits for.
-_HOW_TO_ANSWER: dict[str, str] = {}
+# How to give the input a pause of each kind waits for ({id}: the debate id).
+_HOW_TO_ANSWER: dict[str, str] = {
+    CLARIFICATION: (
+        "see the questions with `dialectic show {id} --json`, then answer them with "
+        '`dialectic resume {id} --answers FILE` (FILE: a JSON object like {{"q1": "your answer"}}; '
+        "a question left out is answered NA)"
+    ),
+    STEERING: (
+        'add a note with `dialectic resume {id} --note "…"` (or --note-file FILE), '
+        "or continue without one: `dialectic resume {id}`"
+    ),
+}
+
+
+def how_to_continue(kind: str, debate_id: str) -> str:
+    return _HOW_TO_ANSWER.get(kind, "`dialectic show {id}` lists what it waits for").format(id=debate_id)
 
 
 @dataclass
@@ -214,13 +232,14 @@ class DebateRun:
             )
         if pending:
             record = self.save(state, "waiting_for_input")
+            kind = str(pending[0].get("kind"))
             return DebateResult(
                 self.debate_id,
                 "waiting_for_input",
                 EXIT_PAUSED,
                 record,
                 self.json_path,
-                "waiting for input",
+                f"waiting for input ({kind}): {how_to_continue(kind, self.debate_id)}",
                 pending,
             )
         if state.get("final_solution") is None:
@@ -257,9 +276,33 @@ class DebateRun:
             elif kind in _CONTINUE_WITHOUT_INPUT:
                 values[item.id] = {"continue": True}
             else:
-                how = _HOW_TO_ANSWER.get(kind, "`dialectic show` lists what it waits for")
+                how = how_to_continue(kind, self.debate_id)
                 raise InputError(f"debate {self.debate_id} is waiting for input ({kind}); {how}")
         return Command(resume=values)
+
+    def proceed(self, given: Mapping[str, Any] | None, respond: Respond | None) -> DebateResult:
+        """Continue from the last checkpoint. The pause at hand gets ``given``, else what
+        ``respond`` gives (None leaves it paused); later pauses are put to ``respond``."""
+        snapshot = self.graph.get_state(self.config)
+        waiting = [
+            dict(i.value)
+            for i in snapshot.interrupts
+            if isinstance(i.value, dict) and i.value.get("kind") not in _CONTINUE_WITHOUT_INPUT
+        ]
+        if waiting and given is None and respond is not None:
+            given = respond(waiting, True)
+            if given is None:
+                return self.outcome()
+        return self.answered(self.execute(self.resume_input(given)), respond)
+
+    def answered(self, result: DebateResult, respond: Respond | None) -> DebateResult:
+        """Go on in this process (holding the writer lock) while each pause gets its input."""
+        while respond is not None and result.status == "waiting_for_input":
+            given = respond(result.pending, False)
+            if given is None:
+                break
+            result = self.execute(self.resume_input(given))
+        return result
 
 
 def budget_message(pause: Mapping[str, Any]) -> str:
@@ -287,9 +330,11 @@ def start_debate(
     db: str | None = None,
     on_event: EventHandler | None = None,
     stop: threading.Event | None = None,
+    respond: Respond | None = None,
 ) -> DebateResult:
-    """Run a new debate to its end (or its first pause or failure, or until ``stop`` is set:
-    then it stops after the step in progress, whose calls are saved)."""
+    """Run a new debate to its end (or its first pause that ``respond`` does not answer, or
+    failure, or until ``stop`` is set: then it stops after the step in progress, whose calls are
+    saved)."""
     debate_id = stores.validate_debate_id(debate_id) if debate_id is not None else stores.new_debate_id()
     with stores.open_store(stores.db_url(db)) as store, store.writer(debate_id, "dialectic debate"):
         if store.exists(debate_id):
@@ -301,7 +346,7 @@ def start_debate(
                 f"{stores.debate_json_path(debate_id)} already exists (a debate in another store?); choose another --id"
             )
         run = DebateRun(store.saver, debate_id, settings, created_at=utc_now(), on_event=on_event, stop=stop)
-        return run.execute({"problem": problem})
+        return run.answered(run.execute({"problem": problem}), respond)
 
 
 def open_existing(
@@ -341,11 +386,13 @@ def resume_debate(
     given: Mapping[str, Any] | None = None,
     settings: Callable[[RunSettings], RunSettings] | None = None,
     stop: threading.Event | None = None,
+    respond: Respond | None = None,
 ) -> DebateResult:
     """Continue a debate from its last checkpoint: finished calls are not made again.
 
-    ``given`` answers the pause it waits at (by interrupt kind); ``settings`` adjusts the
-    settings it started with (a larger budget, a longer timeout) from here on.
+    ``given`` answers the pause it waits at (by interrupt kind), else ``respond`` is asked (and
+    answers later pauses too); ``settings`` adjusts the settings it started with (a larger
+    budget, a longer timeout) from here on.
     """
     with stores.open_store(stores.db_url(db)) as store, store.writer(debate_id, "dialectic resume"):
         run = open_existing(store, debate_id, on_event, settings)
@@ -353,7 +400,7 @@ def resume_debate(
         snapshot = run.graph.get_state(run.config)
         if not snapshot.next and snapshot.values.get("final_solution") is not None:
             return run.outcome(already_complete=True)
-        return run.execute(run.resume_input(given))
+        return run.proceed(given, respond)
 
 
 def fork_debate(
@@ -365,6 +412,7 @@ def fork_debate(
     db: str | None = None,
     on_event: EventHandler | None = None,
     stop: threading.Event | None = None,
+    respond: Respond | None = None,
 ) -> DebateResult:
     """A new debate that starts from a past checkpoint of another; the original is untouched.
 
@@ -387,8 +435,9 @@ def fork_debate(
                 created_at=utc_now(),
                 parent_id=source_id,
                 on_event=on_event,
+                stop=stop,
             )
-            return run.execute(run.resume_input())
+            return run.proceed(None, respond)
 
 
 def _ancestors(store: stores.Store, debate_id: str, checkpoint_id: str) -> list[Any]:

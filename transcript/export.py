@@ -17,6 +17,7 @@ from dialectic.transcript.schema import (
     FailureRecord,
     FinalSolutionRecord,
     RoundRecord,
+    SteeringRecord,
     SummaryMetadata,
     SummaryRecord,
 )
@@ -140,6 +141,7 @@ def to_record(
             for g in typed.get("clarifications", [])
         ]
         or None,
+        clarificationIterations=typed.get("clarification_iterations"),
         usage=summarize_usage(typed.get("usage", [])),
         consensus=[
             ConsensusRecord(round=s.round, score=s.score, reason=s.reason) for s in typed.get("consensus", [])
@@ -158,6 +160,11 @@ def to_record(
         ]
         or None,
         stopReason=typed.get("stop_reason"),
+        steering=[
+            SteeringRecord(afterRound=n.after_round, note=n.text, timestamp=n.timestamp)
+            for n in typed.get("steering_notes", [])
+        ]
+        or None,
         agents=[_agent_dict(a) for a in settings.agents],
         judge=_agent_dict(settings.judge),
         parentId=parent_id,

@@ -79,6 +79,14 @@ class ClarificationGroupRecord(_Record):
     items: list[ClarificationItemRecord] = Field(default_factory=list)
 
 
+class SteeringRecord(_Record):
+    """A note the user added after a round (``--steer``); agents and judge saw it from the next."""
+
+    afterRound: int
+    note: str
+    timestamp: str | None = None
+
+
 class ConsensusRecord(_Record):
     round: int
     score: float
@@ -114,6 +122,7 @@ class DebateRecord(_Record):
     consensus: list[ConsensusRecord] | None = None
     failures: list[FailureRecord] | None = None
     stopReason: str | None = None
+    steering: list[SteeringRecord] | None = None
     agents: list[dict[str, Any]] | None = None
     judge: dict[str, Any] | None = None
     maxRounds: int | None = None

@@ -247,10 +247,10 @@ def test_backoff_grows_with_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
         assert third > first
 
 
-def test_backoff_default_base_is_one_second(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_backoff_default_first_retry_after_a_fifth_of_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DIALECTIC_RETRY_BASE_SECONDS")
     monkeypatch.setattr(llm.random, "uniform", lambda low, high: 1.0)
-    assert llm.backoff_seconds(1, None) == 1.0
+    assert llm.backoff_seconds(1, None) == 0.2
 
 
 # --- describe_failure -------------------------------------------------------------------------

@@ -1,0 +1,218 @@
+"""Human input for a paused debate: answers to the agents' clarifying questions and steering
+notes between rounds, from the command line (``--answers``, ``--note``, ``--note-file``) or typed
+on a terminal. ``HumanInput`` is the ``respond`` callback of ``start_debate``/``resume_debate``:
+it answers a pause, or returns None to leave the debate paused (exit 5).
+
+Input given on the command line answers the first pause of its kind that this process meets;
+later pauses are answered on a terminal, or else leave the debate paused again.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dialectic.errors import InputError
+from dialectic.graphs.state import CLARIFICATION, STEERING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+_EXAMPLE = '{"q1": "your answer", "q2": "another answer"}'
+
+
+def on_a_terminal() -> bool:
+    """Questions are asked on stderr and answered on stdin: both must be a terminal."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def read_answers(path: str) -> dict[str, str]:
+    """An answers file: a JSON object mapping question ids to answer strings."""
+    file = Path(path)
+    shown = file.resolve()
+    if not file.is_file():
+        raise InputError(f"answers file not found: {shown}")
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"answers file {shown} is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"answers file {shown} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+            f"write an object like {_EXAMPLE}"
+        ) from None
+    if not isinstance(data, dict):
+        raise InputError(
+            f"answers file {shown} holds {_json_type(data)}; it must be an object of question ids "
+            f"to answers, like {_EXAMPLE}"
+        )
+    for key, value in data.items():
+        if not isinstance(value, str):
+            raise InputError(
+                f"answers file {shown}: the answer to {key!r} is {_json_type(value)}; answers must be "
+                'strings ("" or a missing id means NA)'
+            )
+    return dict(data)
+
+
+def read_note(note: str | None, note_file: str | None) -> str | None:
+    if note is not None and note_file is not None:
+        raise InputError("give the steering note either with --note or with --note-file, not both")
+    if note_file is None:
+        return note
+    file = Path(note_file)
+    if not file.is_file():
+        raise InputError(f"note file not found: {file.resolve()}")
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"note file {file.resolve()} is not UTF-8 text") from None
+
+
+def _json_type(value: object) -> str:
+    if value is None or isinstance(value, bool):
+        return f"JSON {json.dumps(value)}"
+    names = {list: "list", str: "string", int: "number", float: "number"}
+    return f"a JSON {names.get(type(value), 'object')}"
+
+
+class _Stopped(Exception):
+    """The user ended the input (Ctrl-D or Ctrl-C at a prompt): leave the debate paused."""
+
+
+class HumanInput:
+    """Answers pauses from the command line's inputs and, on a terminal, from the user.
+
+    A steering pause the user resumed needs no note (``dialectic resume ID`` alone continues).
+    ``suspend`` hides live progress while the user types.
+    """
+
+    def __init__(
+        self,
+        console: Console,
+        *,
+        interactive: bool,
+        answers: Mapping[str, str] | None = None,
+        note: str | None = None,
+        suspend: Callable[[], AbstractContextManager[None]] | None = None,
+    ) -> None:
+        self.console = console
+        self.interactive = interactive
+        self.answers = dict(answers) if answers is not None else None
+        self.note = note
+        self.suspend = suspend or _nothing
+        self.used: set[str] = set()
+
+    def __call__(self, pending: list[dict[str, Any]], resumed: bool = False) -> dict[str, Any] | None:
+        given: dict[str, Any] = {}
+        try:
+            for pause in pending:
+                kind = pause.get("kind")
+                if kind == CLARIFICATION:
+                    value: Any = self._answers(pause)
+                elif kind == STEERING:
+                    value = self._note(pause, resumed)
+                else:
+                    return None  # not a pause a person answers here (a budget, …)
+                if value is None:
+                    return None
+                given[str(kind)] = value
+        except _Stopped:
+            self.console.print()
+            return None
+        return given
+
+    def unused(self) -> list[str]:
+        """Warnings for command-line input that no pause asked for."""
+        notes = []
+        if self.answers is not None and CLARIFICATION not in self.used:
+            notes.append("--answers was not used: the debate did not wait for clarification answers")
+        if self.note is not None and STEERING not in self.used:
+            notes.append("the steering note was not used: the debate did not wait for a note")
+        return notes
+
+    def _answers(self, pause: Mapping[str, Any]) -> dict[str, str] | None:
+        known: dict[str, str] = {}
+        if self.answers is not None and CLARIFICATION not in self.used:
+            self.used.add(CLARIFICATION)
+            if not self.interactive:
+                return self.answers  # the node warns about missing and unknown ids
+            known = self.answers
+        if not self.interactive:
+            return None
+        answers = dict(known)  # the file's answers first (the node warns about ids nobody asked)
+        todo = [q for q in pause["questions"] if q["id"] not in answers]
+        if todo:
+            with self.suspend():
+                answers.update(self._ask(pause, todo))
+        return answers
+
+    def _ask(self, pause: Mapping[str, Any], questions: list[dict[str, Any]]) -> dict[str, str]:
+        batch = int(pause.get("iteration", 1))
+        which = f" (follow-up batch {batch} of at most {pause.get('maxIterations')})" if batch > 1 else ""
+        self._say(
+            f"\nThe agents have {len(questions)} question(s) before the debate starts{which}. "
+            "Type an answer and press Enter; Enter alone answers NA."
+        )
+        answers: dict[str, str] = {}
+        agent = None
+        for question in questions:
+            if question["agentId"] != agent:
+                agent = question["agentId"]
+                self._say(f"\n{question['agentName']} ({question['role']}, {agent})")
+            self._say(f"  {question['id']}: {question['question']}")
+            answers[question["id"]] = self._read("  answer> ")
+        return answers
+
+    def _note(self, pause: Mapping[str, Any], resumed: bool) -> dict[str, str] | None:
+        if self.note is not None and STEERING not in self.used:
+            self.used.add(STEERING)
+            return {"note": self.note}
+        if self.interactive:
+            round_number = int(pause.get("round", 0))
+            with self.suspend():
+                self._say(
+                    f"\nRound {round_number} of {pause.get('rounds')} is done. Add a note for the agents "
+                    f"and the judge (they see it from round {round_number + 1} on), or press Enter to continue."
+                )
+                return {"note": self._read("note> ")}
+        return {"note": ""} if resumed else None
+
+    def _say(self, text: str) -> None:
+        self.console.print(text, markup=False, highlight=False)
+
+    def _read(self, prompt: str) -> str:
+        # At a prompt, Ctrl-C means "leave it paused", not "stop after the step in flight".
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            return self.console.input(prompt, markup=False).strip()
+        except (EOFError, KeyboardInterrupt):
+            raise _Stopped from None
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def pause_lines(pending: list[dict[str, Any]]) -> list[str]:
+    """What a paused debate waits for, for stderr: the questions grouped by agent."""
+    lines = []
+    for pause in pending:
+        if pause.get("kind") != CLARIFICATION:
+            continue
+        lines.append(f"clarifying questions (batch {pause.get('iteration')}):")
+        agent = None
+        for question in pause.get("questions", []):
+            if question["agentId"] != agent:
+                agent = question["agentId"]
+                lines.append(f"  {question['agentName']} ({question['role']}, {agent})")
+            lines.append(f"    {question['id']}: {question['question']}")
+    return lines
