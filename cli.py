@@ -421,16 +421,19 @@ def graph_command(
         str | None, typer.Option("-c", "--config", help="Config whose options shape the graph.")
     ] = None,
 ) -> int:
-    """Draw the compiled debate graph (mermaid and ascii need no network)."""
+    """Draw the compiled debate graph, extensions included (mermaid and ascii need no network)."""
     if fmt not in ("mermaid", "ascii", "png"):
         raise InputError(f"--format must be mermaid, ascii or png (got {fmt!r})")
-    if config:
-        from dialectic.configs.loader import load_config
+    from dialectic.graphs.debate import GraphOptions, build_graph, options_for
 
-        load_config(Path(config))
-    from dialectic.graphs.debate import build_graph
+    options = GraphOptions()
+    if config:  # the config shapes the graph: its extensions are imported and drawn where they run
+        from dialectic.runner.inputs import prepare_settings
 
-    drawable = build_graph().compile().get_graph()
+        settings, notices = prepare_settings(config, roles=None, rounds=None, offline=True)
+        _warn(_stderr(), notices)
+        options = options_for(settings)
+    drawable = build_graph(options).compile().get_graph()
     if fmt == "png":
         if not output:
             raise InputError("--format png needs -o PATH")

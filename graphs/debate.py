@@ -5,18 +5,23 @@
                  └─ round ≥ 2 ─────────────────────────────────────> critique × N(N-1)
     critique ──> critiques_done ──> refine × N  (+ summarize × k, in the same step)
     refine, summarize ──> round_done ──> begin_round | convergence | judge
+
+Extensions (``GraphOptions.extensions``) are chains of nodes entered once per round after the
+proposals, the critiques, the refinements or at the end of the round (graphs/extensions.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from dialectic.configs.settings import RunSettings
+from dialectic.extensions.api import Extension
+from dialectic.graphs import extensions as ext
 from dialectic.graphs import routing
 from dialectic.graphs.context import DebateContext
 from dialectic.graphs.state import AgentTask, DebateState
@@ -45,17 +50,35 @@ class GraphOptions:
 
     clarify: bool = False  # a clarification phase before round 1
     steer: bool = False  # a pause for the user's note after each round
+    extensions: tuple[Extension, ...] = ()  # user nodes, in order (dialectic.extensions)
 
 
-def options_for(settings: RunSettings) -> GraphOptions:
-    return GraphOptions(clarify=settings.config.debate.interactiveClarifications)
+def options_for(settings: RunSettings, extensions: Sequence[Extension] = ()) -> GraphOptions:
+    """The graph a run's settings call for; ``extensions`` supplies functions already at hand
+    for config entries of the same name (the others are imported)."""
+    from dialectic.extensions.loading import resolve_extensions
+
+    return GraphOptions(
+        clarify=settings.config.debate.interactiveClarifications,
+        extensions=resolve_extensions(settings, extensions),
+    )
 
 
 def build_graph(
     options: GraphOptions | None = None,
+    *,
+    extensions: Iterable[Extension | Mapping[str, Any]] | None = None,
 ) -> StateGraph[DebateState, DebateContext, DebateState, DebateState]:
-    """The uncompiled debate graph; the caller compiles it with the checkpointer it chooses."""
+    """The uncompiled debate graph; the caller compiles it with the checkpointer it chooses.
+
+    ``extensions`` adds extension nodes to those of ``options``: ``Extension`` objects or
+    config-shaped dicts (``{"name", "callable", "after", "options"}``).
+    """
     options = options or GraphOptions()
+    if extensions is not None:
+        options = replace(options, extensions=(*options.extensions, *ext.as_extensions(extensions)))
+    chains = ext.chains(options.extensions)
+    points = ext.points(chains)
     graph = StateGraph(DebateState, context_schema=DebateContext)
     graph.add_node("begin_round", begin_round)
     # Reached only through Send: each call gets its own task payload, not the state.
@@ -69,19 +92,33 @@ def build_graph(
     graph.add_node("convergence", convergence)
     graph.add_node("judge", judge)
 
+    ext.add_extensions(graph, chains)
+
     graph.add_edge(START, "begin_round")
-    graph.add_conditional_edges("begin_round", routing.after_begin_round, ["propose", "critique"])
+    graph.add_conditional_edges(
+        "begin_round",
+        ext.with_points(routing.after_begin_round, points),
+        ["propose", "critique", *ext.heads(chains, "propose")],
+    )
     graph.add_edge("propose", "proposals_done")
-    graph.add_conditional_edges("proposals_done", routing.after_proposals, ["propose", "critique"])
+    graph.add_conditional_edges(
+        "proposals_done",
+        ext.with_points(routing.after_proposals, points),
+        ["propose", "critique", *ext.heads(chains, "propose")],
+    )
     graph.add_edge("critique", "critiques_done")
     graph.add_conditional_edges(
-        "critiques_done", routing.after_critiques, ["critique", "refine", "summarize"]
+        "critiques_done",
+        ext.with_points(routing.after_critiques, points),
+        ["critique", "refine", "summarize", *ext.heads(chains, "critique")],
     )
     graph.add_edge("refine", "round_done")
     graph.add_edge("summarize", "round_done")
     graph.add_edge("convergence", "round_done")
     graph.add_conditional_edges(
-        "round_done", routing.after_round, ["refine", "summarize", "convergence", "begin_round", "judge"]
+        "round_done",
+        ext.with_points(routing.after_round, points),
+        ["refine", "summarize", "convergence", "begin_round", "judge", *ext.heads(chains, "refine", "round")],
     )
     graph.add_edge("judge", END)
     return graph

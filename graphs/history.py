@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from dialectic.graphs.state import AgentClarifications, Contribution, DebateState, Summary
+from dialectic.graphs.state import AgentClarifications, Contribution, DebateState, ExtensionRun, Summary
+from dialectic.prompts import embed
 
 Position = tuple[int, int]
 
@@ -91,6 +92,21 @@ def clarifications_text(clarifications: Sequence[AgentClarifications]) -> str:
         for item in group.items:
             lines.append(f"- **{item.question}** ({group.agent_name}) — {item.answer}")
     return section("Clarifications from the problem's owner", "\n".join(lines))
+
+
+def notes_text(runs: Sequence[ExtensionRun], agent_id: str | None) -> str:
+    """The notes extensions left for an agent (``None``: the judge): per extension, its latest
+    notes for everyone, then its latest notes for this agent. Empty notes withdraw earlier ones."""
+    shared: dict[str, str] = {}
+    own: dict[str, str] = {}
+    for run in runs:
+        if run.notes is not None:
+            shared[run.name] = run.notes
+        if run.agent_notes is not None and agent_id is not None:
+            own[run.name] = run.agent_notes.get(agent_id, "")
+    parts = [f"From *{name}*:\n\n{embed(text)}\n" for name, text in shared.items() if text.strip()]
+    parts += [f"From *{name}*, for you:\n\n{embed(text)}\n" for name, text in own.items() if text.strip()]
+    return section("Notes", "\n".join(parts))
 
 
 def round_contributions(state: DebateState, round_number: int, kind: str) -> list[Contribution]:

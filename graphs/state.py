@@ -122,6 +122,22 @@ class AgentClarifications(_Value):
     items: tuple[ClarificationItem, ...] = ()
 
 
+class ExtensionRun(_Value):
+    """One run of an extension node (see ``dialectic.extensions``): what it returned for later
+    phases (notes), for the debate JSON (data, as JSON text) and for the report (Markdown).
+    ``None`` means "not given"; a failed run records only that it ran."""
+
+    name: str
+    position: str
+    round: int
+    timestamp: str
+    ok: bool = True
+    data: str | None = None
+    notes: str | None = None
+    agent_notes: dict[str, str] | None = None
+    report: str | None = None
+
+
 class AgentTask(_Value):
     """The payload of one ``Send``: which call to make and all the material it needs."""
 
@@ -151,6 +167,7 @@ class DebateState(TypedDict, total=False):
     usage: Annotated[list[CallUsage], operator.add]
     failures: Annotated[list[Failure], operator.add]
     clarifications: list[AgentClarifications]
+    extension_runs: Annotated[list[ExtensionRun], operator.add]
     final_solution: FinalSolution | None
     stop_reason: str | None
 
@@ -171,5 +188,6 @@ CHECKPOINT_TYPES: list[tuple[str, str]] = [
         ClarificationItem,
         AgentClarifications,
         AgentTask,
+        ExtensionRun,
     )
 ]

@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from dialectic.transcript.schema import DebateRecord
@@ -72,6 +73,10 @@ class Progress:
             self._line(f"[yellow]warning:[/] {event.get('error')}")
         elif kind == "phase_done":
             self._phase_line(int(event["round"]), str(event["phase"]))
+        elif kind in ("warning", "extension_failed"):
+            self._line(f"[yellow]warning:[/] {escape(str(event.get('message') or event.get('error')))}")
+        elif kind == "extension_message":
+            self._line(escape(f"round {event.get('round')} {event.get('name')}: {event.get('message')}"))
         elif kind == "consensus":
             self._line(
                 f"round {event['round']}: consensus {event['score']:g} (stop at {event['threshold']:g})"

@@ -4,11 +4,11 @@ debate JSON current, and say how it ended. ``start_debate``, ``resume_debate`` a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointMetadata
@@ -23,6 +23,9 @@ from dialectic.graphs.state import DebateState
 from dialectic.transcript.export import to_record
 from dialectic.transcript.files import write_record
 from dialectic.transcript.schema import DebateRecord
+
+if TYPE_CHECKING:
+    from dialectic.extensions.api import Extension
 
 EventHandler = Callable[[dict[str, Any]], None]
 SETTINGS_KEY = "dialectic_settings"
@@ -76,15 +79,18 @@ class DebateRun:
         created_at: str,
         parent_id: str | None = None,
         on_event: EventHandler | None = None,
+        extensions: Sequence[Extension] = (),
     ) -> None:
+        from dialectic.extensions.loading import with_extensions
         from dialectic.graphs.debate import build_graph, options_for
 
+        settings = with_extensions(settings, extensions)
         self.debate_id = debate_id
         self.settings = settings
         self.created_at = created_at
         self.parent_id = parent_id
         self.on_event = on_event or (lambda event: None)
-        self.graph = build_graph(options_for(settings)).compile(checkpointer=saver)
+        self.graph = build_graph(options_for(settings, extensions)).compile(checkpointer=saver)
         self.context = DebateContext(settings)
         metadata = {SETTINGS_KEY: settings.to_json(), CREATED_KEY: created_at}
         if parent_id:
@@ -225,15 +231,19 @@ def start_debate(
     debate_id: str | None = None,
     db: str | None = None,
     on_event: EventHandler | None = None,
+    extensions: Sequence[Extension] = (),
 ) -> DebateResult:
-    """Run a new debate to its end (or its first pause or failure)."""
+    """Run a new debate to its end (or its first pause or failure). ``extensions`` are
+    extension functions given from Python, beside those the settings name."""
     debate_id = stores.validate_debate_id(debate_id) if debate_id else stores.new_debate_id()
     with stores.open_store(stores.db_url(db)) as store, store.writer(debate_id, "dialectic debate"):
         if store.exists(debate_id):
             raise InputError(
                 f"a debate with id {debate_id!r} already exists; resume it with: dialectic resume {debate_id}"
             )
-        run = DebateRun(store.saver, debate_id, settings, created_at=utc_now(), on_event=on_event)
+        run = DebateRun(
+            store.saver, debate_id, settings, created_at=utc_now(), on_event=on_event, extensions=extensions
+        )
         return run.execute({"problem": problem})
 
 
@@ -242,6 +252,7 @@ def open_existing(
     debate_id: str,
     on_event: EventHandler | None = None,
     adjust: Callable[[RunSettings], RunSettings] | None = None,
+    extensions: Sequence[Extension] = (),
 ) -> DebateRun:
     """The run of a debate already in the store, with the settings it started with."""
     stores.validate_debate_id(debate_id)
@@ -263,6 +274,7 @@ def open_existing(
         created_at=str(metadata.get(CREATED_KEY) or utc_now()),
         parent_id=metadata.get(PARENT_KEY),
         on_event=on_event,
+        extensions=extensions,
     )
 
 
@@ -273,14 +285,16 @@ def resume_debate(
     on_event: EventHandler | None = None,
     given: Mapping[str, Any] | None = None,
     settings: Callable[[RunSettings], RunSettings] | None = None,
+    extensions: Sequence[Extension] = (),
 ) -> DebateResult:
     """Continue a debate from its last checkpoint: finished calls are not made again.
 
     ``given`` answers the pause it waits at (by interrupt kind); ``settings`` adjusts the
-    settings it started with (a larger budget, a longer timeout) from here on.
+    settings it started with (a larger budget, a longer timeout) from here on; ``extensions``
+    supplies extension functions given from Python when the debate started (by name).
     """
     with stores.open_store(stores.db_url(db)) as store, store.writer(debate_id, "dialectic resume"):
-        run = open_existing(store, debate_id, on_event, settings)
+        run = open_existing(store, debate_id, on_event, settings, extensions)
         snapshot = run.graph.get_state(run.config)
         if not snapshot.next and snapshot.values.get("final_solution") is not None:
             return run.outcome(already_complete=True)
