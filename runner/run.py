@@ -38,6 +38,8 @@ EXIT_OK, EXIT_BUG, EXIT_PROVIDER, EXIT_PAUSED, EXIT_INTERRUPTED = 0, 1, 3, 5, 13
 _CONTINUE_WITHOUT_INPUT = {"provider_failure", "budget"}
 # How to give the input a pause of each kind waits for.
 _HOW_TO_ANSWER: dict[str, str] = {}
+# Warnings already given in this process (a notebook running many debates sees each once).
+_WARNED: set[str] = set()
 
 
 @dataclass
@@ -83,6 +85,7 @@ class DebateRun:
     ) -> None:
         from dialectic.extensions.loading import with_extensions
         from dialectic.graphs.debate import build_graph, options_for
+        from dialectic.runner.tracing import tracing_for
 
         settings = with_extensions(settings, extensions)
         self.debate_id = debate_id
@@ -92,6 +95,7 @@ class DebateRun:
         self.on_event = on_event or (lambda event: None)
         self.graph = build_graph(options_for(settings, extensions)).compile(checkpointer=saver)
         self.context = DebateContext(settings)
+        self.tracing = tracing_for(settings)
         metadata = {SETTINGS_KEY: settings.to_json(), CREATED_KEY: created_at}
         if parent_id:
             metadata[PARENT_KEY] = parent_id
@@ -131,11 +135,13 @@ class DebateRun:
                 "rounds": self.settings.config.debate.rounds,
             }
         )
+        self._warn_once(self.tracing.warning)
         modes: list[StreamMode] = ["values", "custom"]
+        config: RunnableConfig = {**self.config, "callbacks": self.tracing.callbacks or None}
         try:
             for part in self.graph.stream(
                 graph_input,
-                self.config,
+                config,
                 context=self.context,
                 stream_mode=modes,
                 version="v2",
@@ -156,7 +162,14 @@ class DebateRun:
         except BaseException:
             self.save(self.state(), "failed")
             raise
+        finally:
+            self.tracing.flush()
         return self.outcome()
+
+    def _warn_once(self, message: str | None) -> None:
+        if message and message not in _WARNED:
+            _WARNED.add(message)
+            self.on_event({"event": "warning", "message": message})
 
     def outcome(self, *, already_complete: bool = False) -> DebateResult:
         snapshot = self.graph.get_state(self.config)
