@@ -7,7 +7,7 @@ object is rebuilt from them on resume; the models are rebuilt lazily from the se
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
 
@@ -18,8 +18,11 @@ from dialectic.configs.settings import RunSettings
 @dataclass
 class DebateContext:
     settings: RunSettings
-    _models: dict[str, BaseChatModel] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        # Plain attributes, not fields: the context's JSON schema (LangGraph Server) shows settings only.
+        self._models: dict[str, BaseChatModel] = {}
+        self._lock = threading.Lock()
 
     def member(self, agent_id: str) -> AgentConfig:
         return self.settings.agent(agent_id)

@@ -9,9 +9,10 @@ step in send order, so transcripts are reproducible.
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict  # pydantic (LangGraph Server's schemas) needs this one before 3.12
 
 ContributionType = Literal["proposal", "critique", "refinement"]
 Phase = Literal[

@@ -199,7 +199,7 @@ def test_tracing_never_changes_the_debate(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert [u.attempts for u in traced.state()["usage"]] == [u.attempts for u in plain.state()["usage"]]
 
 
-def test_the_cli_warns_once_when_langfuse_is_missing(cli, isolated: Path) -> None:
+def test_the_cli_warns_once_when_langfuse_is_unavailable(cli, isolated: Path) -> None:
     document = {
         "agents": [
             {"id": "arch", "name": "Arch", "role": "architect", "model": "m", "provider": "offline"},
@@ -208,11 +208,10 @@ def test_the_cli_warns_once_when_langfuse_is_missing(cli, isolated: Path) -> Non
         "debate": {"rounds": 1, "trace": "langfuse"},
     }
     (isolated / "debate-config.json").write_text(json.dumps(document), encoding="utf-8")
-    result = cli(
-        "debate", "--offline", PROBLEM, env={"LANGFUSE_PUBLIC_KEY": "pk", "LANGFUSE_SECRET_KEY": "sk"}
-    )
+    result = cli("debate", "--offline", PROBLEM)  # no Langfuse keys (and perhaps no package)
     assert result.code == 0, result.stderr
-    assert result.stderr.count("debate.trace is 'langfuse'") == 1
+    assert result.stderr.count("warning: debate.trace is 'langfuse'") == 1
+    assert "the debate runs untraced" in result.stderr
 
 
 def test_trace_langsmith_in_the_config_needs_only_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
