@@ -139,3 +139,31 @@ def test_installed_packages_offer_nodes_through_entry_points(
 
     without = cli("debate", "--offline", PROBLEM)  # the package is not on this process's path
     assert without.code == 4 and "entry point named 'wordcount'" in without.stderr
+
+
+def test_extension_runs_survive_a_failure_and_are_not_repeated_by_resume(cli, isolated: Path):
+    (isolated / "counting.py").write_text(
+        "from pathlib import Path\n"
+        "def count(view, context):\n"
+        "    with (Path(__file__).parent / 'runs.txt').open('a') as log:\n"
+        "        log.write(f'{view.round}\\n')\n"
+        "    return {'data': view.round}\n",
+        encoding="utf-8",
+    )
+    write_config(isolated, [{"name": "counter", "callable": "counting.py:count", "after": "round"}], rounds=2)
+    failed = cli(
+        "debate",
+        "--offline",
+        "--id",
+        "res-1",
+        PROBLEM,
+        env={"DIALECTIC_OFFLINE_FAIL": "judge-main:synthesize"},
+    )
+    assert failed.code == 3, failed.stderr
+    assert (isolated / "runs.txt").read_text().split() == ["1", "2"]
+
+    resumed = cli("resume", "res-1")
+    assert resumed.code == 0, resumed.stderr
+    assert (isolated / "runs.txt").read_text().split() == ["1", "2"]  # checkpointed: not run again
+    saved = json.loads((isolated / "debates" / "res-1.json").read_text())
+    assert [run["data"] for run in saved["extensions"]["counter"]["runs"]] == [1, 2]
