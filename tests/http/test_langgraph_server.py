@@ -54,7 +54,12 @@ def _langgraph_command() -> str:
 @pytest.fixture
 def server(isolated: Path) -> Iterator[str]:
     port = _free_port()
-    env = {**os.environ, "LANGGRAPH_NO_VERSION_CHECK": "1", "LANGSMITH_TRACING": "false"}
+    env = {  # nothing leaves the machine: no version check, no CLI analytics, no tracing
+        **os.environ,
+        "LANGGRAPH_NO_VERSION_CHECK": "1",
+        "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+        "LANGSMITH_TRACING": "false",
+    }
     log = (isolated / "server.log").open("w")
     process = subprocess.Popen(
         [
