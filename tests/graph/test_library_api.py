@@ -70,9 +70,9 @@ def test_load_config_reads_files_and_warns_like_the_cli(isolated: Path) -> None:
 
 
 def test_errors_are_exceptions_carrying_the_exit_code(isolated: Path) -> None:
-    from dialectic import ConfigError, run_debate
+    from dialectic import ConfigError, DialecticWarning, run_debate
 
-    with pytest.raises(ConfigError) as caught:
+    with pytest.warns(DialecticWarning, match="built-in configuration"), pytest.raises(ConfigError) as caught:
         run_debate(PROBLEM)  # the built-in agents use OpenAI, and no key is set
     assert caught.value.exit_code == 4 and "OPENAI_API_KEY" in str(caught.value)
     with pytest.raises(ConfigError, match="'bad'"):
