@@ -657,16 +657,22 @@ def graph_command(
     clarify: Annotated[bool, typer.Option("--clarify", help="With the clarification phase.")] = False,
     steer: Annotated[bool, typer.Option("--steer", help="With the pauses for steering notes.")] = False,
 ) -> int:
-    """Draw the compiled debate graph (mermaid and ascii need no network)."""
+    """Draw the compiled debate graph, extensions included (mermaid and ascii need no network)."""
     if fmt not in ("mermaid", "ascii", "png"):
         raise InputError(f"--format must be mermaid, ascii or png (got {fmt!r})")
-    if config:
-        from dialectic.configs.loader import load_config
+    from dataclasses import replace
 
-        clarify = clarify or load_config(Path(config))[0].debate.interactiveClarifications
-    from dialectic.graphs.debate import GraphOptions, build_graph
+    from dialectic.graphs.debate import GraphOptions, build_graph, options_for
 
-    drawable = build_graph(GraphOptions(clarify=clarify, steer=steer)).compile().get_graph()
+    options = GraphOptions()
+    if config:  # the config shapes the graph: its extensions are imported and drawn where they run
+        from dialectic.runner.inputs import prepare_settings
+
+        settings, notices = prepare_settings(config, roles=None, rounds=None, offline=True)
+        _warn(_stderr(), notices)
+        options = options_for(settings)
+    options = replace(options, clarify=options.clarify or clarify, steer=options.steer or steer)
+    drawable = build_graph(options).compile().get_graph()
     if fmt == "png":
         if not output:
             raise InputError("--format png needs -o PATH")

@@ -7,7 +7,7 @@ so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import difflib
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -21,6 +21,10 @@ BUILTIN_ROLES: tuple[str, ...] = (
     "datamodeling",
 )
 PROVIDERS: tuple[str, ...] = ("openai", "openrouter", "offline")
+# Where an extension node can run in every round: after the proposals, the critiques, the
+# refinements, or at the end of the round (after the convergence check, before the next round
+# or the judge).
+EXTENSION_POSITIONS: tuple[str, ...] = ("propose", "critique", "refine", "round")
 
 Provider = Literal["openai", "openrouter", "offline"]
 
@@ -128,10 +132,32 @@ class DebateSettings(_Strict):
     cache: str | None = Field(None, description="path of an SQLite replay cache of LLM responses")
 
 
+class ExtensionSpec(_Strict):
+    """A user's function run as a graph node in every round (see ``dialectic.extensions``)."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")
+    # "package.module:function", or "path/to/file.py:function" relative to the config's folder;
+    # absent: the installed ``dialectic.nodes`` entry point called ``name``.
+    callable: str | None = None
+    after: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("after")
+    @classmethod
+    def _known_position(cls, after: str, info: ValidationInfo) -> str:
+        if after in EXTENSION_POSITIONS:
+            return after
+        raise ValueError(
+            f"extension {info.data.get('name', '?')!r}: unknown position {after!r} for 'after'; "
+            f"use one of {', '.join(EXTENSION_POSITIONS)}"
+        )
+
+
 class DebateConfig(_Strict):
     agents: list[AgentConfig] = Field(min_length=1)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     debate: DebateSettings = Field(default_factory=DebateSettings)
+    extensions: list[ExtensionSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> DebateConfig:

@@ -4,12 +4,19 @@ debate uses the settings it started with, not a config file that may have change
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from dialectic import prompts
-from dialectic.configs.schema import AgentConfig, DebateConfig, JudgeConfig, SummarizationSettings
+from dialectic.configs.schema import (
+    BUILTIN_ROLES,
+    AgentConfig,
+    DebateConfig,
+    JudgeConfig,
+    SummarizationSettings,
+)
 from dialectic.errors import ConfigError, InputError
 
 # Config keys that point at a prompt file, and the phase each replaces.
@@ -65,7 +72,9 @@ class RunSettings(BaseModel):
             return override
         if agent_id == self.judge.id:
             return prompts.judge_template(phase)
-        return prompts.agent_template(self.agent(agent_id).role, phase)
+        role = self.agent(agent_id).role
+        # A custom role's phases missing from its promptsDir are the generalist's.
+        return prompts.agent_template(role if role in BUILTIN_ROLES else prompts.FALLBACK_ROLE, phase)
 
     def to_json(self) -> str:
         return self.model_dump_json()
@@ -126,6 +135,11 @@ def resolve_settings(
     sources: dict[str, dict[str, str]] = {}
     members: list[AgentConfig] = [*config.enabled_agents(), config.judge]
     for member in members:
+        if member.promptsDir is not None:
+            folder = _read_prompt_folder(base, member, is_judge=member is config.judge, warnings=warnings)
+            for phase, (template, source) in folder.items():
+                overrides.setdefault(member.id, {})[phase] = template
+                sources.setdefault(member.id, {})[phase] = source
         phases = dict(_AGENT_PROMPT_KEYS)
         if member is config.judge:
             phases.pop("clarificationPromptPath")
@@ -151,6 +165,43 @@ def resolve_settings(
         prompt_sources=sources,
     )
     return settings, warnings
+
+
+def _read_prompt_folder(
+    base: Path, member: AgentConfig, *, is_judge: bool, warnings: list[str]
+) -> dict[str, tuple[str, str]]:
+    """The templates in a member's ``promptsDir``: phase -> (text, source path). Phases without
+    a file keep the built-in template (the generalist's for a custom role); a more specific
+    ``…PromptPath`` key of the member still wins over the folder. Files are checked like
+    prompt-path files: missing or empty ones warn, an unknown placeholder is a config error."""
+    assert member.promptsDir is not None
+    folder = base / member.promptsDir
+    if not folder.is_dir():  # like a missing prompt file: the built-in prompts, with a warning
+        warnings.append(
+            f"{member.id}.promptsDir: prompt folder {folder.resolve()} not found (it is relative to "
+            "the config file's folder); using the built-in prompts"
+        )
+        return {}
+    phases = prompts.JUDGE_PHASES if is_judge else prompts.AGENT_PHASES
+    found: dict[str, tuple[str, str]] = {}
+    for path in sorted(folder.glob("*.md")):
+        phase = path.stem
+        if phase not in phases:
+            close = difflib.get_close_matches(phase, phases, n=1)
+            hint = f"did you mean {close[0]}.md? " if close else ""
+            warnings.append(
+                f"{member.id}.promptsDir: {path.resolve()} is not a prompt of any phase and is ignored "
+                f"({hint}phases: {', '.join(phases)})"
+            )
+            continue
+        text, warning = read_prompt_file(path, f"{member.id}.promptsDir")
+        if warning:
+            warnings.append(warning)
+            continue
+        assert text is not None
+        check_placeholders(text, phase, path)
+        found[phase] = (text, str(path.resolve()))
+    return found
 
 
 def read_prompt_file(path: Path, what: str) -> tuple[str | None, str | None]:

@@ -7,7 +7,7 @@ object is rebuilt from them on resume; the models are rebuilt lazily from the se
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from langchain_core.caches import BaseCache
@@ -21,15 +21,23 @@ from dialectic.configs.settings import RunSettings
 @dataclass
 class DebateContext:
     settings: RunSettings
-    _models: dict[str, BaseChatModel] = field(default_factory=dict, repr=False)
-    _limiters: dict[str, BaseRateLimiter] = field(default_factory=dict, repr=False)
-    _cache: BaseCache | None = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    gate: threading.BoundedSemaphore = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        # At most maxConcurrency LLM calls in flight in this process, whatever the graph runs.
-        self.gate = threading.BoundedSemaphore(self.settings.config.debate.maxConcurrency)
+        # Plain attributes, not fields: the context's JSON schema (LangGraph Server) shows settings only.
+        self._models: dict[str, BaseChatModel] = {}
+        self._limiters: dict[str, BaseRateLimiter] = {}
+        self._cache: BaseCache | None = None
+        self._lock = threading.RLock()  # re-entrant: a server context resolves its settings under it
+        self._gate: threading.BoundedSemaphore | None = None
+
+    @property
+    def gate(self) -> threading.BoundedSemaphore:
+        """At most maxConcurrency LLM calls in flight in this process, whatever the graph runs.
+        (Made on first use: a server builds contexts where settings cannot be read yet.)"""
+        with self._lock:
+            if self._gate is None:
+                self._gate = threading.BoundedSemaphore(self.settings.config.debate.maxConcurrency)
+            return self._gate
 
     def member(self, agent_id: str) -> AgentConfig:
         return self.settings.agent(agent_id)

@@ -7,19 +7,23 @@
     refine, summarize ──> round_done ──> begin_round | convergence | judge
 
 With ``clarify``, START goes to clarify × N ──> ask_user (pause) ──> clarify × k (follow-ups) |
-begin_round. With ``steer``, round_done's way to the next round passes through steer (pause).
+begin_round. With ``steer``, the way to the next round passes through steer (pause). Extensions
+(``GraphOptions.extensions``) are chains of nodes entered once per round after the proposals, the
+critiques, the refinements or at the end of the round (graphs/extensions.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from dialectic.configs.settings import RunSettings
+from dialectic.extensions.api import Extension
+from dialectic.graphs import extensions as ext
 from dialectic.graphs import routing
 from dialectic.graphs.context import DebateContext
 from dialectic.graphs.state import AgentTask, ClarifyTask, DebateState
@@ -51,20 +55,39 @@ class GraphOptions:
 
     clarify: bool = False  # a clarification phase before round 1
     steer: bool = False  # a pause for the user's note after each round
+    extensions: tuple[Extension, ...] = ()  # user nodes, in order (dialectic.extensions)
 
 
-def options_for(settings: RunSettings) -> GraphOptions:
-    # --clarify or the config's interactiveClarifications: either one is enough.
+def options_for(settings: RunSettings, extensions: Sequence[Extension] = ()) -> GraphOptions:
+    """The graph a run's settings call for; ``extensions`` supplies functions already at hand
+    for config entries of the same name (the others are imported)."""
+    from dialectic.extensions.loading import resolve_extensions
+
     return GraphOptions(
-        clarify=settings.clarify or settings.config.debate.interactiveClarifications, steer=settings.steer
+        # --clarify or the config's interactiveClarifications: either one is enough.
+        clarify=settings.clarify or settings.config.debate.interactiveClarifications,
+        steer=settings.steer,
+        extensions=resolve_extensions(settings, extensions),
     )
 
 
 def build_graph(
     options: GraphOptions | None = None,
+    *,
+    extensions: Iterable[Extension | Mapping[str, Any]] | None = None,
 ) -> StateGraph[DebateState, DebateContext, DebateState, DebateState]:
-    """The uncompiled debate graph; the caller compiles it with the checkpointer it chooses."""
+    """The uncompiled debate graph; the caller compiles it with the checkpointer it chooses.
+
+    ``extensions`` adds extension nodes to those of ``options``: ``Extension`` objects or
+    config-shaped dicts (``{"name", "callable", "after", "options"}``).
+    """
     options = options or GraphOptions()
+    if extensions is not None:
+        options = replace(options, extensions=(*options.extensions, *ext.as_extensions(extensions)))
+    chains = ext.chains(options.extensions)
+    points = ext.points(chains)
+    # routing.round_ready says "steer" instead of "begin_round" when steering is on.
+    next_round = "steer" if options.steer else "begin_round"
     graph = StateGraph(DebateState, context_schema=DebateContext)
     graph.add_node("begin_round", begin_round)
     # Reached only through Send: each call gets its own task payload, not the state.
@@ -78,6 +101,8 @@ def build_graph(
     graph.add_node("convergence", convergence)
     graph.add_node("judge", judge)
 
+    ext.add_extensions(graph, chains, next_round)
+
     if options.clarify:
         graph.add_node("clarify", _task_node(clarify), input_schema=DebateState)
         graph.add_node("ask_user", ask_user)
@@ -87,34 +112,32 @@ def build_graph(
     else:
         graph.add_edge(START, "begin_round")
     graph.add_conditional_edges(
-        "begin_round", routing.after_begin_round, ["propose", "critique", "critiques_done"]
+        "begin_round",
+        ext.with_points(routing.after_begin_round, points),
+        ["propose", "critique", "critiques_done", *ext.heads(chains, "propose")],
     )
     graph.add_edge("propose", "proposals_done")
     graph.add_conditional_edges(
-        "proposals_done", routing.after_proposals, ["propose", "critique", "critiques_done"]
+        "proposals_done",
+        ext.with_points(routing.after_proposals, points),
+        ["propose", "critique", "critiques_done", *ext.heads(chains, "propose")],
     )
     graph.add_edge("critique", "critiques_done")
     graph.add_conditional_edges(
-        "critiques_done", routing.after_critiques, ["critique", "refine", "summarize"]
+        "critiques_done",
+        ext.with_points(routing.after_critiques, points),
+        ["critique", "refine", "summarize", *ext.heads(chains, "critique")],
     )
     graph.add_edge("refine", "round_done")
     graph.add_edge("summarize", "round_done")
     graph.add_edge("convergence", "round_done")
-    next_round = "begin_round"
-    if options.steer:  # the router's "next round" leads through the pause for a note
+    if options.steer:
         graph.add_node("steer", steer)
         graph.add_edge("steer", "begin_round")
-        next_round = "steer"
     graph.add_conditional_edges(
         "round_done",
-        routing.after_round,
-        {
-            "refine": "refine",
-            "summarize": "summarize",
-            "convergence": "convergence",
-            "begin_round": next_round,
-            "judge": "judge",
-        },
+        ext.with_points(routing.after_round, points),
+        ["refine", "summarize", "convergence", next_round, "judge", *ext.heads(chains, "refine", "round")],
     )
     graph.add_edge("judge", END)
     return graph

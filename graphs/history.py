@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from dialectic.graphs.clarifications import NA
-from dialectic.graphs.state import AgentClarifications, Contribution, DebateState, SteeringNote, Summary
+from dialectic.graphs.state import (
+    AgentClarifications,
+    Contribution,
+    DebateState,
+    ExtensionRun,
+    SteeringNote,
+    Summary,
+)
 from dialectic.prompts import embed
 
 Position = tuple[int, int]
@@ -97,7 +104,7 @@ def clarifications_text(clarifications: Sequence[AgentClarifications]) -> str:
     return section("Clarifications from the problem's owner", "\n".join(lines))
 
 
-def notes_text(notes: Sequence[SteeringNote]) -> str:
+def steering_notes_text(notes: Sequence[SteeringNote]) -> str:
     """The user's steering notes; later notes win where they disagree with earlier material."""
     if not notes:
         return ""
@@ -113,6 +120,29 @@ def notes_text(notes: Sequence[SteeringNote]) -> str:
 def _indented(text: str) -> str:
     """A multi-line note kept inside its list item."""
     return text.strip().replace("\n", "\n  ")
+
+
+def extension_notes_text(runs: Sequence[ExtensionRun], agent_id: str | None) -> str:
+    """The notes extensions left for an agent (``None``: the judge): per extension, its latest
+    notes for everyone, then its latest notes for this agent. Empty notes withdraw earlier ones."""
+    shared: dict[str, str] = {}
+    own: dict[str, str] = {}
+    for run in runs:
+        if run.notes is not None:
+            shared[run.name] = run.notes
+        if run.agent_notes is not None and agent_id is not None:
+            own[run.name] = run.agent_notes.get(agent_id, "")
+    parts = [f"From *{name}*:\n\n{embed(text)}\n" for name, text in shared.items() if text.strip()]
+    parts += [f"From *{name}*, for you:\n\n{embed(text)}\n" for name, text in own.items() if text.strip()]
+    return section("Notes", "\n".join(parts))
+
+
+def notes_text(state: DebateState, agent_id: str | None) -> str:
+    """Every note a prompt carries: the user's steering notes, then the extensions' notes for
+    this agent (``None``: the judge)."""
+    return steering_notes_text(state.get("steering_notes", [])) + extension_notes_text(
+        state.get("extension_runs", []), agent_id
+    )
 
 
 def round_contributions(state: DebateState, round_number: int, kind: str) -> list[Contribution]:

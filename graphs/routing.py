@@ -8,7 +8,8 @@ sequential step to the debate.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from langgraph.runtime import Runtime
 from langgraph.types import Send
@@ -93,11 +94,12 @@ def retry_sends(state: DebateState, ctx: DebateContext, phase: str) -> list[Send
 # --- tasks ----------------------------------------------------------------------------------
 
 
-def _task(state: DebateState, **fields: object) -> AgentTask:
+def _task(state: DebateState, *, agent_id: str, **fields: object) -> AgentTask:
     return AgentTask(
         problem=embed(state["problem"]),
         clarifications=history.clarifications_text(state.get("clarifications", [])),
-        notes=history.notes_text(state.get("steering_notes", [])),
+        notes=history.notes_text(state, agent_id),
+        agent_id=agent_id,
         **fields,
     )
 
@@ -298,43 +300,105 @@ def after_answers(state: DebateState, runtime: Runtime[DebateContext]) -> str | 
     return clarify_sends(state, askers, clarifications.current_batch(state)) or "begin_round"
 
 
-def after_begin_round(state: DebateState, runtime: Runtime[DebateContext]) -> str | list[Send]:
+@dataclass(frozen=True)
+class ExtensionPoints:
+    """The first extension node at each position that has extensions (see graphs/extensions.py)."""
+
+    heads: Mapping[str, str] = field(default_factory=dict)
+
+    def due(self, position: str, state: DebateState) -> str | None:
+        """The node to go to, if this position's extensions have not run in this round."""
+        head = self.heads.get(position)
+        round_number = state["round"]
+        if head is None or any(
+            run.name == head and run.round == round_number for run in state.get("extension_runs", [])
+        ):
+            return None
+        return head
+
+
+NO_EXTENSIONS = ExtensionPoints()
+
+
+def after_begin_round(
+    state: DebateState, runtime: Runtime[DebateContext], points: ExtensionPoints = NO_EXTENSIONS
+) -> str | list[Send]:
     ctx = runtime.context
     if state["round"] == 1:
         return propose_sends(state, ctx)
-    return critique_sends(state, ctx) or "critiques_done"
+    return points.due("propose", state) or proposals_ready(state, runtime)
 
 
-def after_proposals(state: DebateState, runtime: Runtime[DebateContext]) -> str | list[Send]:
-    # A lone agent has nobody to critique it: it goes straight on to refine its own proposal.
+def after_proposals(
+    state: DebateState, runtime: Runtime[DebateContext], points: ExtensionPoints = NO_EXTENSIONS
+) -> str | list[Send]:
     return (
         retry_sends(state, runtime.context, "propose")
-        or critique_sends(state, runtime.context)
-        or "critiques_done"
+        or points.due("propose", state)
+        or proposals_ready(state, runtime)
     )
 
 
-def after_critiques(state: DebateState, runtime: Runtime[DebateContext]) -> list[Send]:
+def proposals_ready(state: DebateState, runtime: Runtime[DebateContext]) -> str | list[Send]:
+    """After the round's proposals (and the extensions that follow them): the critiques. A lone
+    agent has nobody to critique it: it goes straight on to refine its own proposal."""
+    return critique_sends(state, runtime.context) or "critiques_done"
+
+
+def after_critiques(
+    state: DebateState, runtime: Runtime[DebateContext], points: ExtensionPoints = NO_EXTENSIONS
+) -> str | list[Send]:
+    return (
+        retry_sends(state, runtime.context, "critique")
+        or points.due("critique", state)
+        or critiques_ready(state, runtime)
+    )
+
+
+def critiques_ready(state: DebateState, runtime: Runtime[DebateContext]) -> list[Send]:
+    """After the critiques: the refinements, the summaries for the next round and, in the last
+    round, the judge's summary of the debate."""
     ctx = runtime.context
-    retry = retry_sends(state, ctx, "critique")
-    if retry:
-        return retry
     sends = refine_sends(state, ctx) + summary_sends(state, ctx)
     if is_last_round(state, ctx):
         sends += judge_summary_send(state, ctx)
     return sends
 
 
-def after_round(state: DebateState, runtime: Runtime[DebateContext]) -> str | list[Send]:
+def after_round(
+    state: DebateState, runtime: Runtime[DebateContext], points: ExtensionPoints = NO_EXTENSIONS
+) -> str | list[Send]:
+    return (
+        retry_sends(state, runtime.context, "refine")
+        or points.due("refine", state)
+        or refinements_ready(state, runtime, points)
+    )
+
+
+def refinements_ready(
+    state: DebateState, runtime: Runtime[DebateContext], points: ExtensionPoints = NO_EXTENSIONS
+) -> str | list[Send]:
+    """After the refinements: the judge's summary or the convergence check if due, then the
+    end-of-round extensions, then the next round or the judge."""
     ctx = runtime.context
-    retry = retry_sends(state, ctx, "refine")
-    if retry:
-        return retry
     if is_last_round(state, ctx) or consensus_reached(state, ctx):
-        return judge_summary_send(state, ctx) or "judge"
-    if ctx.settings.config.debate.terminationCondition.type != "fixed" and not _convergence_attempted(state):
+        summary = judge_summary_send(state, ctx)
+        if summary:
+            return summary
+    elif ctx.settings.config.debate.terminationCondition.type != "fixed" and not _convergence_attempted(
+        state
+    ):
         return "convergence"
-    return "begin_round"
+    return points.due("round", state) or round_ready(state, runtime)
+
+
+def round_ready(state: DebateState, runtime: Runtime[DebateContext]) -> str:
+    """At the end of a round: the judge after the last round or on consensus, else the next
+    round (through the pause for the user's note when steering)."""
+    ctx = runtime.context
+    if is_last_round(state, ctx) or consensus_reached(state, ctx):
+        return "judge"
+    return "steer" if ctx.settings.steer else "begin_round"
 
 
 def _convergence_attempted(state: DebateState) -> bool:

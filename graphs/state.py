@@ -9,10 +9,11 @@ send order, so transcripts are reproducible.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal
 
 from langgraph.channels.delta import DeltaChannel
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict  # pydantic (LangGraph Server's schemas) needs this one before 3.12
 
 ContributionType = Literal["proposal", "critique", "refinement"]
 Phase = Literal[
@@ -153,6 +154,22 @@ class SteeringNote(_Value):
     timestamp: str
 
 
+class ExtensionRun(_Value):
+    """One run of an extension node (see ``dialectic.extensions``): what it returned for later
+    phases (notes), for the debate JSON (data, as JSON text) and for the report (Markdown).
+    ``None`` means "not given"; a failed run records only that it ran."""
+
+    name: str
+    position: str
+    round: int
+    timestamp: str
+    ok: bool = True
+    data: str | None = None
+    notes: str | None = None
+    agent_notes: dict[str, str] | None = None
+    report: str | None = None
+
+
 class AgentTask(_Value):
     """The payload of one ``Send``: which call to make and all the material it needs."""
 
@@ -193,6 +210,7 @@ class DebateState(TypedDict, total=False):
     agent_questions: Annotated[list[AgentQuestions], Transcript]
     clarification_iterations: int  # batches of questions put to the user
     steering_notes: Annotated[list[SteeringNote], Transcript]
+    extension_runs: Annotated[list[ExtensionRun], Transcript]
     final_solution: FinalSolution | None
     stop_reason: str | None
 
@@ -216,5 +234,6 @@ CHECKPOINT_TYPES: list[tuple[str, str]] = [
         ClarifyTask,
         SteeringNote,
         AgentTask,
+        ExtensionRun,
     )
 ]

@@ -82,7 +82,7 @@ def judge(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]
         {
             "problem": prompts.embed(state["problem"]),
             "clarifications": history.clarifications_text(state.get("clarifications", [])),
-            "notes": history.notes_text(state.get("steering_notes", [])),
+            "notes": history.notes_text(state, None),
             "debate": debate_text(state, ctx),
             "final_proposals": history.proposals_text(
                 [p.model_copy(update={"content": prompts.embed(p.content)}) for p in proposals]

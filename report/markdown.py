@@ -151,6 +151,7 @@ def render_report(
         out += [nest(record.finalSolution.description, 4), ""]
     else:
         out += ["No final synthesis (the debate did not finish).", ""]
+    out += extension_sections(record)
     out += _outcome(record)
     return "\n".join(out).rstrip() + "\n"
 
@@ -164,6 +165,17 @@ def _steering(record: DebateRecord) -> list[str]:
         text = "\n  ".join(nest(note.note, 4).splitlines())
         out.append(f"- **After round {note.afterRound}:** {text}")
     return [*out, ""]
+
+
+def extension_sections(record: DebateRecord) -> list[str]:
+    """The report hook of extensions: the latest ``report`` Markdown each one returned, saved
+    in the debate JSON, so a saved debate renders without importing the extension."""
+    out: list[str] = []
+    for name, entry in (record.extensions or {}).items():
+        text = entry.get("report") if isinstance(entry, dict) else None
+        if isinstance(text, str) and text.strip():
+            out += [f"## Extension: {name}", "", nest(text, 3), ""]
+    return out
 
 
 def _outcome(record: DebateRecord) -> list[str]:

@@ -81,10 +81,14 @@ def load_env_file(path: str | None) -> None:
 def prepare_settings(
     config_path: str | None, *, roles: list[str] | None, rounds: int | None, offline: bool
 ) -> tuple[RunSettings, list[str]]:
-    """Load, override and resolve a config; returns the settings and notices for stderr."""
+    """Load, override and resolve a config; returns the settings and notices for stderr.
+    Its extensions are imported and checked here, before anything runs."""
+    from dialectic.extensions.loading import resolve_extensions
+
     config, source, notices = load_config(Path(config_path) if config_path else None)
     config = apply_overrides(config, agent_roles=roles, rounds=rounds, offline=offline)
     settings, warnings = resolve_settings(config, source, offline=offline)
+    resolve_extensions(settings)
     return settings, notices + warnings
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from dialectic.transcript.schema import DebateRecord
@@ -77,8 +78,10 @@ class Progress:
         elif kind == "phase_done" and (int(event["round"]), str(event["phase"])) not in self.reported:
             self.reported.add((int(event["round"]), str(event["phase"])))
             self._phase_line(int(event["round"]), str(event["phase"]))
-        elif kind == "warning":
-            self._line(f"[yellow]warning:[/] {event.get('message')}")
+        elif kind in ("warning", "extension_failed"):
+            self._line(f"[yellow]warning:[/] {escape(str(event.get('message') or event.get('error')))}")
+        elif kind == "extension_message":
+            self._line(escape(f"round {event.get('round')} {event.get('name')}: {event.get('message')}"))
         elif kind == "answers":
             na = f" ({event['na']} NA)" if event.get("na") else ""
             self._line(f"clarification batch {event['iteration']}: {event['questions']} answers{na}")

@@ -5,11 +5,11 @@ debate JSON current, and say how it ended. ``start_debate``, ``resume_debate`` a
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointMetadata
@@ -24,6 +24,9 @@ from dialectic.graphs.state import CLARIFICATION, STEERING, DebateState
 from dialectic.transcript.export import to_record
 from dialectic.transcript.files import write_record
 from dialectic.transcript.schema import DebateRecord
+
+if TYPE_CHECKING:
+    from dialectic.extensions.api import Extension
 
 EventHandler = Callable[[dict[str, Any]], None]
 # Given the pauses a debate waits at (and whether the user resumed it at them), the input for
@@ -54,6 +57,10 @@ _HOW_TO_ANSWER: dict[str, str] = {
 
 def how_to_continue(kind: str, debate_id: str) -> str:
     return _HOW_TO_ANSWER.get(kind, "`dialectic show {id}` lists what it waits for").format(id=debate_id)
+
+
+# Warnings already given in this process (a notebook running many debates sees each once).
+_WARNED: set[str] = set()
 
 
 @dataclass
@@ -113,17 +120,22 @@ class DebateRun:
         parent_id: str | None = None,
         on_event: EventHandler | None = None,
         stop: threading.Event | None = None,
+        extensions: Sequence[Extension] = (),
     ) -> None:
+        from dialectic.extensions.loading import with_extensions
         from dialectic.graphs.debate import build_graph, options_for
+        from dialectic.runner.tracing import tracing_for
 
+        settings = with_extensions(settings, extensions)
         self.debate_id = debate_id
         self.settings = settings
         self.created_at = created_at
         self.parent_id = parent_id
         self.on_event = on_event or (lambda event: None)
         self.stop = stop or threading.Event()
-        self.graph = build_graph(options_for(settings)).compile(checkpointer=saver)
+        self.graph = build_graph(options_for(settings, extensions)).compile(checkpointer=saver)
         self.context = DebateContext(settings)
+        self.tracing = tracing_for(settings)
         metadata = {SETTINGS_KEY: settings.to_json(), CREATED_KEY: created_at}
         if parent_id:
             metadata[PARENT_KEY] = parent_id
@@ -168,11 +180,13 @@ class DebateRun:
                 "rounds": self.settings.config.debate.rounds,
             }
         )
+        self._warn_once(self.tracing.warning)
         modes: list[StreamMode] = ["values", "custom"]
+        config: RunnableConfig = {**self.config, "callbacks": self.tracing.callbacks or None}
         try:
             for part in self.graph.stream(
                 graph_input,
-                self.config,
+                config,
                 context=self.context,
                 stream_mode=modes,
                 version="v2",
@@ -195,12 +209,19 @@ class DebateRun:
         except BaseException:
             self.save(self.state(), "failed")
             raise
+        finally:
+            self.tracing.flush()
         if self.stop.is_set():
             record = self.save(self.state(), "interrupted")
             return DebateResult(
                 self.debate_id, "interrupted", EXIT_INTERRUPTED, record, self.json_path, "interrupted"
             )
         return self.outcome()
+
+    def _warn_once(self, message: str | None) -> None:
+        if message and message not in _WARNED:
+            _WARNED.add(message)
+            self.on_event({"event": "warning", "message": message})
 
     def outcome(self, *, already_complete: bool = False) -> DebateResult:
         snapshot = self.graph.get_state(self.config)
@@ -331,10 +352,12 @@ def start_debate(
     on_event: EventHandler | None = None,
     stop: threading.Event | None = None,
     respond: Respond | None = None,
+    extensions: Sequence[Extension] = (),
 ) -> DebateResult:
     """Run a new debate to its end (or its first pause that ``respond`` does not answer, or
     failure, or until ``stop`` is set: then it stops after the step in progress, whose calls are
-    saved)."""
+    saved). ``extensions`` are extension functions given from Python, beside those the settings
+    name."""
     debate_id = stores.validate_debate_id(debate_id) if debate_id is not None else stores.new_debate_id()
     with stores.open_store(stores.db_url(db)) as store, store.writer(debate_id, "dialectic debate"):
         if store.exists(debate_id):
@@ -345,7 +368,15 @@ def start_debate(
             raise InputError(
                 f"{stores.debate_json_path(debate_id)} already exists (a debate in another store?); choose another --id"
             )
-        run = DebateRun(store.saver, debate_id, settings, created_at=utc_now(), on_event=on_event, stop=stop)
+        run = DebateRun(
+            store.saver,
+            debate_id,
+            settings,
+            created_at=utc_now(),
+            on_event=on_event,
+            stop=stop,
+            extensions=extensions,
+        )
         return run.answered(run.execute({"problem": problem}), respond)
 
 
@@ -354,6 +385,7 @@ def open_existing(
     debate_id: str,
     on_event: EventHandler | None = None,
     adjust: Callable[[RunSettings], RunSettings] | None = None,
+    extensions: Sequence[Extension] = (),
 ) -> DebateRun:
     """The run of a debate already in the store, with the settings it started with."""
     stores.validate_debate_id(debate_id)
@@ -375,6 +407,7 @@ def open_existing(
         created_at=str(metadata.get(CREATED_KEY) or utc_now()),
         parent_id=metadata.get(PARENT_KEY),
         on_event=on_event,
+        extensions=extensions,
     )
 
 
@@ -387,15 +420,17 @@ def resume_debate(
     settings: Callable[[RunSettings], RunSettings] | None = None,
     stop: threading.Event | None = None,
     respond: Respond | None = None,
+    extensions: Sequence[Extension] = (),
 ) -> DebateResult:
     """Continue a debate from its last checkpoint: finished calls are not made again.
 
     ``given`` answers the pause it waits at (by interrupt kind), else ``respond`` is asked (and
     answers later pauses too); ``settings`` adjusts the settings it started with (a larger
-    budget, a longer timeout) from here on.
+    budget, a longer timeout) from here on; ``extensions`` supplies extension functions given
+    from Python when the debate started (by name).
     """
     with stores.open_store(stores.db_url(db)) as store, store.writer(debate_id, "dialectic resume"):
-        run = open_existing(store, debate_id, on_event, settings)
+        run = open_existing(store, debate_id, on_event, settings, extensions)
         run.stop = stop or run.stop
         snapshot = run.graph.get_state(run.config)
         if not snapshot.next and snapshot.values.get("final_solution") is not None:

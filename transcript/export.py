@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dialectic.configs.settings import RunSettings
 from dialectic.graphs.routing import unrecovered_failures
-from dialectic.graphs.state import Contribution, DebateState, Summary
+from dialectic.graphs.state import Contribution, DebateState, ExtensionRun, Summary
 from dialectic.transcript.schema import (
     ClarificationGroupRecord,
     ConsensusRecord,
@@ -168,7 +169,33 @@ def to_record(
         agents=[_agent_dict(a) for a in settings.agents],
         judge=_agent_dict(settings.judge),
         parentId=parent_id,
+        extensions=extensions_record(typed.get("extension_runs", []), settings),
     )
+
+
+def extensions_record(runs: Sequence[ExtensionRun], settings: RunSettings) -> dict[str, Any] | None:
+    """Each extension's runs under its own name: round by round, what it saved and noted, and
+    its latest report section."""
+    found: dict[str, dict[str, Any]] = {}
+    for spec in settings.config.extensions:
+        found[spec.name] = {"after": spec.after, "runs": []}
+        if spec.callable:
+            found[spec.name]["callable"] = spec.callable
+    for run in runs:
+        entry = found.setdefault(run.name, {"after": run.position, "runs": []})
+        item: dict[str, Any] = {"round": run.round, "timestamp": run.timestamp}
+        if not run.ok:
+            item["failed"] = True
+        if run.data is not None:
+            item["data"] = json.loads(run.data)
+        if run.notes is not None:
+            item["notes"] = run.notes
+        if run.agent_notes is not None:
+            item["agentNotes"] = dict(run.agent_notes)
+        entry["runs"].append(item)
+        if run.report is not None:
+            entry["report"] = run.report
+    return found or None
 
 
 def _prompt_sources(settings: RunSettings) -> dict[str, Any]:

@@ -127,6 +127,8 @@ class DebateRecord(_Record):
     judge: dict[str, Any] | None = None
     maxRounds: int | None = None
     parentId: str | None = None
+    # Per extension name: {"after", "callable"?, "runs": [{"round", "data"?, "notes"?, …}], "report"?}
+    extensions: dict[str, Any] | None = None
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
