@@ -380,10 +380,41 @@ def _coverage(requirements: list[str], design: list[Element], topic: str, rng: R
             f"for {topic} through the elements above."
         )
     lines = []
-    for index, requirement in enumerate(requirements):
-        element = design[(index + rng.randrange(len(design))) % len(design)]
+    for requirement in requirements:
+        element = best_match(requirement, design, rng)
         lines.append(f"- *{requirement}* → **{element.name}**: {_fill(element.purpose, topic)}.")
     return "\n".join(lines)
+
+
+# Requirement words that point at a kind of element, beyond the words they share.
+_HINTS = {
+    "second": "throughput latency cache queue pool batch",
+    "latency": "cache latency pool budget",
+    "lost": "durable transactional database outbox queue retries",
+    "never": "invariant transactional database identifiers",
+    "collide": "identifiers invariant schema database",
+    "secure": "authorization authenticates audit",
+    "audit": "audit history append-only",
+    "restart": "durable database persistence",
+    "scale": "queue worker pool cache",
+}
+
+
+def best_match(requirement: str, design: list[Element], rng: Random) -> Element:
+    """The design element whose name and purpose share most words with the requirement (and the
+    kinds of element its words point at); a random one among equals."""
+    words = set(re.findall(r"[a-z]{4,}", requirement.lower()))
+    wanted = words | {
+        hint for word in words for key, hints in _HINTS.items() if key in word for hint in hints.split()
+    }
+
+    def score(element: Element) -> int:
+        text = f"{element.name} {element.purpose}".lower()
+        return sum(1 for word in wanted if word in text)
+
+    best = max(score(element) for element in design)
+    candidates = [element for element in design if score(element) == best]
+    return candidates[rng.randrange(len(candidates))]
 
 
 def propose(role: str, agent: str, problem: str, rng: Random) -> str:
@@ -576,7 +607,7 @@ def synthesis(problem: str, proposals: str, rng: Random) -> dict[str, Any]:
     lines += [f"- **{element.name}** — {_fill(element.purpose, topic)}." for element in ranked]
     lines += ["", "## How the major requirements are met", ""]
     if requirements:
-        lines += [f"- *{req}* — {chosen[index % len(chosen)]}." for index, req in enumerate(requirements)]
+        lines += [f"- *{req}* — {best_match(req, ranked, rng).name}." for req in requirements]
     else:
         lines.append(
             "- The problem states no explicit must/shall requirement; the components above cover its goals."
