@@ -19,8 +19,8 @@ from dialectic.graphs.context import DebateContext
 from dialectic.graphs.state import AgentTask, ClarifyTask, Contribution, DebateState, Failure
 from dialectic.prompts import embed
 
-# The phase a contribution type comes from, and the node that makes it.
-PHASE_OF = {"proposal": "propose", "critique": "critique", "refinement": "refine"}
+# The contribution type each phase (and the node of that name) makes.
+CONTRIBUTION_OF = {"propose": "proposal", "critique": "critique", "refine": "refinement"}
 
 
 # --- who takes part -------------------------------------------------------------------------
@@ -36,7 +36,7 @@ def task_done(state: DebateState, task: AgentTask) -> bool:
         return any(
             s.agent_id == task.agent_id and s.for_round == task.round + 1 for s in state.get("summaries", [])
         )
-    kind = {"propose": "proposal", "critique": "critique", "refine": "refinement"}[task.kind]
+    kind = CONTRIBUTION_OF[task.kind]
     return any(
         c.round == task.round
         and c.type == kind
@@ -68,7 +68,7 @@ def unrecovered_failures(state: DebateState) -> list[Failure]:
 
 def participants(state: DebateState, phase: str, round_number: int) -> list[str]:
     """Agents that took part in a phase: a proposal, at least one critique, a refinement."""
-    kind = {"propose": "proposal", "critique": "critique", "refine": "refinement"}[phase]
+    kind = CONTRIBUTION_OF[phase]
     made = history.round_contributions(state, round_number, kind)
     if phase == "critique" and len(proposers(state, round_number)) < 2:
         return [p.agent_id for p in proposers(state, round_number)]  # nobody to critique
