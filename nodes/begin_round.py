@@ -16,7 +16,7 @@ from dialectic.nodes.budget import require_budget
 def begin_round(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]:
     round_number = state.get("round", 0) + 1
     if round_number == 1:
-        require_budget(state, runtime, "propose", len(runtime.context.settings.agents))
+        require_budget(state, runtime, lambda: ("propose", len(runtime.context.settings.agents)))
         runtime.stream_writer({"event": "round_started", "round": 1})
         return {"round": 1}
     carried = [
@@ -34,6 +34,6 @@ def begin_round(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str
     ]
     batched = runtime.context.settings.config.debate.critiqueMode == "batched"
     critics = len(carried)
-    require_budget(state, runtime, "critique", critics if batched else critics * (critics - 1))
+    require_budget(state, runtime, lambda: ("critique", critics if batched else critics * (critics - 1)))
     runtime.stream_writer({"event": "round_started", "round": round_number})
     return {"round": round_number, "contributions": carried}

@@ -7,6 +7,7 @@ so a budget is never silently exceeded by a whole phase.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -57,7 +58,15 @@ def overrun(state: DebateState, ctx: DebateContext, phase: str, calls: int) -> d
     }
 
 
-def require_budget(state: DebateState, runtime: Runtime[DebateContext], phase: str, calls: int) -> None:
-    """Pause here until the budget (as the resumed run's settings give it) covers the phase."""
+def require_budget(
+    state: DebateState, runtime: Runtime[DebateContext], upcoming: Callable[[], tuple[str, int]]
+) -> None:
+    """Pause here until the budget (as the resumed run's settings give it) covers the next
+    phase. ``upcoming`` gives that phase and its number of calls; it is only worked out (which
+    can mean routing the phase) when a budget is set."""
+    settings = runtime.context.settings.config.debate
+    if settings.maxTokens is None and settings.maxCostUsd is None:
+        return
+    phase, calls = upcoming()
     while (payload := overrun(state, runtime.context, phase, calls)) is not None:
         interrupt(payload)

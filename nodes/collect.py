@@ -48,18 +48,21 @@ def _calls(route: Any) -> int:
 
 def proposals_done(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]:
     _check_quorum(state, runtime, "propose")
-    require_budget(state, runtime, "critique", _calls(routing.after_proposals(state, runtime)))
+    require_budget(state, runtime, lambda: ("critique", _calls(routing.after_proposals(state, runtime))))
     return {}
 
 
 def critiques_done(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]:
     _check_quorum(state, runtime, "critique")
-    require_budget(state, runtime, "refine", _calls(routing.after_critiques(state, runtime)))
+    require_budget(state, runtime, lambda: ("refine", _calls(routing.after_critiques(state, runtime))))
     return {}
 
 
 def round_done(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]:
     _check_quorum(state, runtime, "refine")
-    route = routing.after_round(state, runtime)
-    require_budget(state, runtime, "synthesize" if route == "judge" else str(route), _calls(route))
+    require_budget(state, runtime, lambda: _next_phase(routing.after_round(state, runtime)))
     return {}
+
+
+def _next_phase(route: Any) -> tuple[str, int]:
+    return ("synthesize" if route == "judge" else str(route)), _calls(route)
