@@ -1,23 +1,58 @@
 #!/usr/bin/env python3
-"""An OpenAI-compatible Chat Completions server for tests and benchmarks, on loopback only.
+"""An LLM server for tests and benchmarks, on loopback only: OpenAI's Chat Completions API, and
+Ollama's native chat API.
 
 Standard library only (``http.server.ThreadingHTTPServer``, one daemon thread per connection),
-so the real ``openai`` client and ``langchain_openai.ChatOpenAI`` can be exercised over real HTTP
-with no real model behind them.
+so the real ``openai`` client, ``langchain_openai.ChatOpenAI``, the ``ollama`` client and
+``langchain_ollama.ChatOllama`` can be exercised over real HTTP with no real model behind them.
+Both APIs share one pipeline: the same checks (where the APIs agree), replies, token counts,
+settings, faults and log; only how requests, replies and errors are spelled differs.
 
-Endpoints (with or without the ``/v1`` prefix):
+OpenAI endpoints (with or without the ``/v1`` prefix; base URL :attr:`LLMServer.url`):
 
 - ``POST /v1/chat/completions``: non-streaming, or SSE streaming (``data: {...}`` chunks, then
   ``data: [DONE]``; with ``stream_options.include_usage`` a last chunk carries the usage).
   Deterministic: the same request body (``stream``/``stream_options`` aside) gets the same reply.
   - plain text: a Markdown design answer that quotes a sentence of the last user message's
-    ``## Problem`` section, if it has one;
+    ``## Problem`` section, if it has one, and, if the conversation holds tool results, an
+    ``## Evidence`` section quoting them (see Tools);
   - ``response_format`` ``json_schema``: JSON valid against the schema; ``json_object``: a JSON object;
-  - ``tools`` with ``tool_choice`` ``"required"`` or naming a function: one tool call whose
-    arguments are valid against that function's ``parameters`` schema.
-  Usage in every reply: ``prompt_tokens = ceil(chars of all message contents / 4)``,
-  ``completion_tokens = ceil(chars of the reply content, or of the tool-call arguments, / 4)``.
+  - ``tools``: tool calls, as the deterministic agent of Tools below decides.
+  Usage in every reply: ``prompt_tokens = ceil(chars of all message contents, tool results
+  included, and of the arguments of assistant tool calls / 4)``, ``completion_tokens = ceil(chars
+  of the reply content, or of the arguments of all its tool calls, / 4)``.
 - ``GET /v1/models`` and ``GET /v1/models/{id}``.
+- Errors: ``{"error": {"message", "type", "param", "code"}}``.
+
+Ollama endpoints (base URL :attr:`LLMServer.root_url`, no ``/v1``):
+
+- ``POST /api/chat`` (``{"model", "messages", "stream", "format", "options", "tools"}``), read as
+  the equivalent OpenAI request (see :func:`ollama_body`) and answered alike: ``format`` ``"json"``
+  as ``json_object``, a JSON schema as ``json_schema`` (the content is JSON valid against it);
+  ``options.num_predict`` caps the reply (``done_reason: "length"``); ``tools``: tool calls as the
+  agent of Tools below decides (Ollama has no ``tool_choice``: always ``"auto"``); assistant ``tool_calls`` carry no ids and object
+  ``arguments``, ``tool`` messages no ``tool_call_id`` (they answer the calls in order). Ollama
+  does not pair tool results with calls strictly, so only the ``tools`` checks apply.
+  ``stream`` is true unless ``false`` (as in Ollama): newline-delimited JSON
+  (``application/x-ndjson``), ``{"model", "created_at", "message": {"role": "assistant",
+  "content": piece}, "done": false}`` per piece of text (tool calls come whole, in one chunk), then
+  ``{..., "message": {"role": "assistant", "content": ""}, "done": true, "done_reason": "stop" |
+  "length", "total_duration", "load_duration", "prompt_eval_count", "prompt_eval_duration",
+  "eval_count", "eval_duration"}``. Unstreamed: one such object, ``done: true``, holding the whole
+  ``message`` (``tool_calls``: ``[{"function": {"index", "name", "arguments": {...}}}]``).
+  ``prompt_eval_count``/``eval_count`` are the ``prompt_tokens``/``completion_tokens`` above, in
+  every reply, streamed or not. The same request (``stream`` aside) gets the same reply.
+- ``GET /api/tags``: the served models (``models`` setting, else a default list) — what
+  ``ChatOllama(validate_model_on_init=True)`` checks the model against. A model without a tag is
+  served as ``:latest`` (``llama3.2`` is ``llama3.2:latest`` of the ``models`` setting).
+- Errors: ``{"error": "message"}`` (what the ``ollama`` client raises ``ResponseError`` with),
+  the same statuses as the OpenAI API (``model "x" not found, try pulling it first`` for 404).
+  A prompt over ``context_limit_tokens`` is refused with 400 here too (Ollama itself would
+  truncate it to ``num_ctx``).
+
+Both APIs (below, a *chat completion* is a request to either chat endpoint, ``/v1/chat/completions``
+or ``/api/chat``; a ``malformed`` reply is its JSON, or a stream's line, cut off mid-way):
+
 - Control (not logged): ``GET /_log`` (the log, a JSON list), ``GET /_stats``,
   ``GET /_settings``, ``POST /_settings`` (JSON object of settings, as :meth:`LLMServer.set`),
   ``POST /_reset`` (clears the log and re-seeds the fault generator), ``POST /_hold`` and
@@ -45,16 +80,78 @@ Settings (constructor keywords, :meth:`LLMServer.set`, ``POST /_settings`` or co
 ``log_path``              also append every finished request's log entry to this JSON-lines file
 ``record_bodies``         keep each request's JSON body in its log entry (``"body"``)
 ``stream_chunk_chars``    characters of content per streamed chunk
+``tool_turns``            how many tool-calling turns the agent takes on its own (``tool_choice``
+                          absent or ``"auto"``); 2 by default, 0: it never calls a tool unasked
+``parallel_tool_calls``   tool calls per such turn (1 by default); a request's own
+                          ``parallel_tool_calls: false`` makes it 1
 
-Order of the rules: auth (401, every API path), then for a chat completion: body (400), latency,
-hold (see :meth:`LLMServer.hold`), model allow-list (404), ``fail_models``, context limit (400),
-then one fault draw (``fail_next`` first, else random). ``schema_invalid`` applies only to
-requests with a ``json_schema`` response format or a forced tool; drawn for any other request, it
-is not applied (``fault`` stays None in the log).
+Order of the rules: auth (401, every API path), then for a chat completion: body (400, the tool
+checks of Tools included), latency, hold (see :meth:`LLMServer.hold`), model allow-list (404),
+``fail_models``, context limit (400), then one fault draw (``fail_next`` first, else random).
+Requests of a tool loop are chat completions like any other: every fault applies to them.
+``schema_invalid`` applies only to replies in ``json_schema`` or with tool calls (for the agent's
+calls: the first call's arguments then violate its function's ``parameters``); drawn for any
+other request, it is not applied (``fault`` stays None in the log).
+
+Tools. The server plays a deterministic tool-using agent that knows three tools, with these
+arguments: ``list_files {"path": ...}``, ``file_read {"path": ...}``, ``context_search {"term": ...}``
+(other offered tools it calls only when ``tool_choice`` forces it). Its candidate calls, best first,
+among the known tools the request offers:
+
+1. ``list_files {"path": "."}``;
+2. ``file_read`` of each file named in an earlier ``list_files`` or ``context_search`` result that
+   succeeded (never a path it has not seen): source and docs first (``.py``, ``.ts``, ``.md``,
+   ``README``...), then configuration (``.json``, ``.toml``, ``.yaml``...), then the rest (hidden
+   and vendored paths too); binaries (``.png``, ``.zip``...) never; each rank in order of first
+   appearance;
+3. ``list_files`` of each directory seen so (``"type": "dir"``, a trailing ``/``...);
+4. ``context_search`` of each problem term: the words of 4+ letters of the last user message's
+   ``## Problem`` section (else of the whole message), stop words aside, lower-cased, longest
+   first, then in order of appearance.
+
+A call already made in the conversation (same tool, same path or term) is no candidate.
+
+- ``tool_choice`` absent or ``"auto"``: while the conversation has fewer than ``tool_turns``
+  assistant messages with ``tool_calls`` and a candidate is left, the reply is the first
+  ``parallel_tool_calls`` candidates, as tool calls; else the reply is as without tools.
+- ``"none"``: never a tool call.
+- ``"required"``: the first ``parallel_tool_calls`` candidates, whatever ``tool_turns`` (made calls
+  again if none is left); if it has none at all (it knows none of the tools, or knows only
+  ``file_read`` and has seen no path), one call of the first tool, with arguments made from its
+  ``parameters`` schema.
+- A named function: one call of it, its first candidate (made calls again if none is left); if it
+  has none (an unknown tool, or ``file_read`` before any path was seen), with arguments made from
+  its schema.
+
+Tool-call ids are derived from the request body, so they too are deterministic. Paths are found
+leniently in results: ``{"status": "success", "result": ...}`` or any JSON (an object's
+``path``/``file``/``filename`` key, strings in lists of ``entries``/``files``/``paths``/
+``matches``...), or plain text (tokens that look like file paths); a result ``{"status":
+"error", "error": ...}`` names none. The final answer's ``## Evidence`` section has one line per
+tool result (the first 12): ``Evidence from `path`: excerpt`` for ``file_read`` (the first line
+with a problem term in it, else the first line with a letter or digit; at most 160 characters),
+``Listing of `path` named `a`, `b`...`` and ``Search for `term` named ...`` (up to 5 paths, else
+``returned: excerpt``), ``Tool `name` failed for `path`: error`` for an error result.
+
+Checks (400 ``invalid_request_error``, with these codes, as OpenAI rejects them):
+``invalid_tools``: ``tools`` not a list of ``{"type": "function", "function": {"name": ...,
+"parameters": {...}}}`` (name: 1 to 64 letters, digits, ``_`` or ``-``); ``invalid_tool_choice``:
+``tool_choice`` naming no offered function, ``"required"`` or a function without tools, or another
+value; ``invalid_messages``: a message without a known role, an assistant ``tool_calls`` entry
+without ``id``, ``function.name`` or ``function.arguments`` (``content`` may be null beside
+``tool_calls``); ``invalid_tool_call_id``: a ``tool`` message without ``tool_call_id``, or
+answering no call of the tool-calling assistant message just before it (tool messages between);
+``tool_calls_unanswered``: a tool call no tool message answers before the next other message, or
+the end. Ollama's ``/api/chat`` (400 ``{"error": ...}``; the log's ``error`` is the code):
+``invalid_body`` (no ``model``: ``model is required``; ``messages`` or ``options`` of the wrong
+type), ``invalid_messages`` (a role other than ``system``, ``user``, ``assistant``, ``tool``; a
+tool call without a function name or with non-object arguments), ``invalid_format`` (neither
+``"json"`` nor a schema object), and ``invalid_tools`` as above.
 
 Log entries (``server.log``: copies, oldest first; ``GET /_log``):
 
 ``id``, ``method``, ``path``, ``model``, ``stream``
+``api``                    ``"ollama"`` for ``/api/...`` paths, ``"openai"`` for the others
 ``started``, ``ended``     epoch seconds; an entry is finished just before the last bytes of its
                            reply go out, so a client holding a whole reply finds its entry complete
 ``duration_ms``            ``ended - started``
@@ -64,22 +161,32 @@ Log entries (``server.log``: copies, oldest first; ``GET /_log``):
 ``in_flight``              API requests being served when this one started, this one included
 ``prompt_tokens``, ``completion_tokens``, ``total_tokens``
                            exactly the usage the reply reported; 0 when it reported none
-``usage_reported``         whether the reply carried usage (errors, malformed replies and streams
-                           without ``include_usage`` do not)
-``error``, ``tool``        the error code sent; the name of the function called
+``usage_reported``         whether the reply carried usage (errors, malformed replies and OpenAI
+                           streams without ``include_usage`` do not; Ollama replies always do)
+``error``                  the error code sent (for Ollama, whose errors have no code, the code
+                           the OpenAI API would have sent)
+``body``                   with ``record_bodies``: the request's JSON body as received
+``tool``, ``tools_called`` for a reply with tool calls, the name of the first function called and
+                           the names of all (``[]`` for other replies)
+``tools_offered``          the names of the functions in the request's ``tools`` (``[]``: none)
+``tool_results``           how many ``tool`` messages the request carried (0 on the first turn of
+                           a tool loop, then growing with each turn)
 
-Helpers: ``max_in_flight()``, ``in_flight()``, ``token_totals()``, ``requests(...)``,
+Helpers: ``max_in_flight()``, ``in_flight()``, ``token_totals()``, ``requests(...)`` (Ollama's:
+``requests("/api/chat")``),
 ``wait_for(predicate)``, ``clear_log()``, ``reset()``, ``hold()``/``release()``, ``stats()``.
 
 Use from Python (tests load this file with ``importlib``; see ``tests/http/conftest.py``)::
 
     server = LLMServer(latency_ms=0, faults={"429": 0.1}, seed=7).start()
     client = openai.OpenAI(base_url=server.url, api_key="k", max_retries=0)
+    ollama_model = ChatOllama(model="llama3.2", base_url=server.root_url)
     ...
     server.set(faults={}, fail_models={})
     server.stop()
 
-or as a script (prints ``LISTENING http://127.0.0.1:PORT/v1`` on stdout once serving)::
+or as a script (prints ``LISTENING http://127.0.0.1:PORT/v1`` on stdout once serving; Ollama's
+base URL is that without ``/v1``)::
 
     python tests/http/llm_server.py --port 0 --latency-ms 300 --fault 429=0.1 --seed 7
 """
@@ -100,6 +207,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -130,6 +238,8 @@ class Settings:
     log_path: str | None = None
     record_bodies: bool = False
     stream_chunk_chars: int = 24
+    tool_turns: int = 2  # tool-calling turns the agent takes when tool_choice is "auto"
+    parallel_tool_calls: int = 1  # calls per tool-calling turn
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -178,6 +288,10 @@ def _updated(settings: Settings, changes: dict[str, Any]) -> Settings:
             value = None if value is None else float(value)
         elif name in ("seed", "stream_chunk_chars"):
             value = int(value)
+        elif name in ("tool_turns", "parallel_tool_calls"):
+            value = int(value)
+            if value < (0 if name == "tool_turns" else 1):
+                raise ValueError(f"{name}: must be at least {0 if name == 'tool_turns' else 1}, not {value}")
         elif name == "context_limit_tokens":
             value = None if value is None else int(value)
         clean[name] = value
@@ -568,7 +682,11 @@ def invalid_instance_from_schema(
     the wrong type, a required property missing. Every candidate is checked with :func:`validate`.
     """
     generator = rng if isinstance(rng, random.Random) else random.Random(rng)
-    valid = instance_from_schema(schema, generator, text)
+    return invalid_variant(instance_from_schema(schema, generator, text), schema)
+
+
+def invalid_variant(valid: Any, schema: dict[str, Any]) -> tuple[Any, str]:
+    """``valid`` (an instance of ``schema``) changed so that it violates ``schema``, and how."""
     root = _deref(schema, schema)
     candidates: list[tuple[Any, str]] = []
     if isinstance(valid, dict):
@@ -612,6 +730,650 @@ def _options(node: Any, root: dict[str, Any]) -> list[dict[str, Any]]:
         if key in node:
             return [_deref(o, root) for o in node[key] if not _is_null_schema(_deref(o, root))]
     return [node]
+
+
+# --------------------------------------------------------------------------------------------
+# Tool use: request checks, the conversation so far, the agent's next calls, evidence
+# --------------------------------------------------------------------------------------------
+
+AGENT_TOOLS = ("list_files", "file_read", "context_search")
+_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+_FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class RequestError(ValueError):
+    """A request the API answers with 400 ``invalid_request_error``."""
+
+    def __init__(self, message: str, code: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.param = param
+
+
+def offered_tools(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The function definitions of a request's well-formed ``tools`` entries, in order."""
+    tools = body.get("tools")
+    if not isinstance(tools, list):
+        return []
+    return [
+        tool["function"]
+        for tool in tools
+        if isinstance(tool, dict)
+        and tool.get("type", "function") == "function"
+        and isinstance(tool.get("function"), dict)
+        and isinstance(tool["function"].get("name"), str)
+    ]
+
+
+def offered_names(body: dict[str, Any]) -> list[str]:
+    return [str(function["name"]) for function in offered_tools(body)]
+
+
+def _chosen_name(choice: dict[str, Any]) -> Any:
+    function = choice.get("function")
+    return (function.get("name") if isinstance(function, dict) else None) or choice.get("name")
+
+
+def check_request(body: dict[str, Any]) -> None:
+    """Raise :class:`RequestError` for what OpenAI rejects with 400: a malformed ``tools`` entry,
+    a ``tool_choice`` naming no offered function, a message without a known role, a malformed
+    assistant ``tool_calls`` entry, a ``tool`` message that answers no call of the assistant
+    message before it, and a tool call left unanswered by the messages after it."""
+    check_tools(body)
+    _check_messages(body["messages"])
+
+
+def check_tools(body: dict[str, Any]) -> None:
+    """The ``tools`` and ``tool_choice`` checks of :func:`check_request`."""
+    tools = body.get("tools")
+    if tools is not None and not isinstance(tools, list):
+        raise RequestError("Invalid type for 'tools': expected an array of tools.", "invalid_tools", "tools")
+    for index, tool in enumerate(tools or ()):
+        where = f"tools[{index}]"
+        if not isinstance(tool, dict) or tool.get("type") != "function":
+            raise RequestError(
+                f"Invalid value for '{where}.type': expected 'function'.", "invalid_tools", f"{where}.type"
+            )
+        function = tool.get("function")
+        if not isinstance(function, dict):
+            raise RequestError(
+                f"Missing required parameter: '{where}.function'.", "invalid_tools", f"{where}.function"
+            )
+        name = function.get("name")
+        if not isinstance(name, str) or not _FUNCTION_NAME.match(name):
+            raise RequestError(
+                f"Invalid '{where}.function.name': {name!r} must be 1 to 64 letters, digits, underscores "
+                "or dashes.",
+                "invalid_tools",
+                f"{where}.function.name",
+            )
+        if function.get("parameters") is not None and not isinstance(function["parameters"], dict):
+            raise RequestError(
+                f"Invalid type for '{where}.function.parameters': expected a JSON schema object.",
+                "invalid_tools",
+                f"{where}.function.parameters",
+            )
+    names = offered_names(body)
+    choice = body.get("tool_choice")
+    if choice == "required" or isinstance(choice, dict):
+        if not names:
+            raise RequestError(
+                "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
+                "invalid_tool_choice",
+                "tool_choice",
+            )
+        if isinstance(choice, dict) and _chosen_name(choice) not in names:
+            raise RequestError(
+                f"Invalid value for 'tool_choice': function {_chosen_name(choice)!r} is not one of the "
+                "'tools'.",
+                "invalid_tool_choice",
+                "tool_choice",
+            )
+    elif choice not in (None, "none", "auto"):
+        raise RequestError(
+            f"Invalid value for 'tool_choice': {choice!r}; expected 'none', 'auto', 'required' or a "
+            "function.",
+            "invalid_tool_choice",
+            "tool_choice",
+        )
+
+
+def _check_messages(messages: list[Any]) -> None:
+    answerable: set[str] = set()  # ids of the last tool-calling assistant message
+    pending: list[str] = []  # of those, the ones no tool message has answered yet
+    for index, message in enumerate(messages):
+        where = f"messages[{index}]"
+        if not isinstance(message, dict) or message.get("role") not in _ROLES:
+            raise RequestError(
+                f"Invalid value for '{where}.role': expected one of {', '.join(_ROLES)}.",
+                "invalid_messages",
+                f"{where}.role",
+            )
+        if message["role"] == "tool":
+            call_id = message.get("tool_call_id")
+            if not isinstance(call_id, str) or not call_id:
+                raise RequestError(
+                    f"Missing required parameter: '{where}.tool_call_id'.",
+                    "invalid_tool_call_id",
+                    f"{where}.tool_call_id",
+                )
+            if not answerable:
+                raise RequestError(
+                    "Invalid parameter: messages with role 'tool' must be a response to a preceding "
+                    "message with 'tool_calls'.",
+                    "invalid_tool_call_id",
+                    f"{where}.role",
+                )
+            if call_id not in answerable:
+                raise RequestError(
+                    f"Invalid parameter: 'tool_call_id' of '{call_id}' not found in 'tool_calls' of "
+                    "previous message.",
+                    "invalid_tool_call_id",
+                    f"{where}.tool_call_id",
+                )
+            if call_id in pending:
+                pending.remove(call_id)
+            continue
+        if pending:
+            raise _unanswered(pending)
+        answerable = set()
+        calls = message.get("tool_calls") if message["role"] == "assistant" else None
+        if calls is None:
+            continue
+        if not isinstance(calls, list):
+            raise RequestError(
+                f"Invalid type for '{where}.tool_calls': expected an array.",
+                "invalid_messages",
+                f"{where}.tool_calls",
+            )
+        for number, call in enumerate(calls):
+            at = f"{where}.tool_calls[{number}]"
+            function = call.get("function") if isinstance(call, dict) else None
+            if not isinstance(call, dict) or not isinstance(call.get("id"), str) or not call["id"]:
+                raise RequestError(f"Missing required parameter: '{at}.id'.", "invalid_messages", f"{at}.id")
+            if call.get("type", "function") != "function":
+                raise RequestError(
+                    f"Invalid value for '{at}.type': expected 'function'.", "invalid_messages", f"{at}.type"
+                )
+            if (
+                not isinstance(function, dict)
+                or not isinstance(function.get("name"), str)
+                or not isinstance(function.get("arguments"), str)
+            ):
+                raise RequestError(
+                    f"Invalid '{at}.function': expected an object with a string 'name' and string "
+                    "'arguments'.",
+                    "invalid_messages",
+                    f"{at}.function",
+                )
+            if call["id"] not in pending:
+                pending.append(call["id"])
+        answerable = set(pending)
+    if pending:
+        raise _unanswered(pending)
+
+
+def _unanswered(pending: list[str]) -> RequestError:
+    return RequestError(
+        "An assistant message with 'tool_calls' must be followed by tool messages responding to each "
+        f"'tool_call_id'. The following tool_call_ids did not have response messages: {', '.join(pending)}",
+        "tool_calls_unanswered",
+        "messages",
+    )
+
+
+# Ollama's native chat API, read as the OpenAI-shaped body the rest of the server works on.
+
+OLLAMA_ROLES = ("system", "user", "assistant", "tool")
+
+
+def ollama_body(body: Any) -> dict[str, Any]:
+    """The OpenAI-shaped body of an Ollama ``POST /api/chat`` request, so that one pipeline
+    (checks, decisions, replies, token counts) serves both APIs; :class:`RequestError` for a
+    request Ollama rejects.
+
+    ``format`` becomes ``response_format`` (``"json"``: ``json_object``; a JSON schema:
+    ``json_schema``), ``options.num_predict`` (when positive) ``max_tokens``; ``stream`` is true
+    unless ``false`` (Ollama's default) and a stream always reports its usage. Assistant
+    ``tool_calls`` (no ids, ``arguments`` an object) get ids and JSON-text arguments; a ``tool``
+    message (no id; perhaps a ``tool_name``) answers the first unanswered call of that name, else
+    the first unanswered call, as Ollama pairs them by order."""
+    if not isinstance(body, dict):
+        raise RequestError("invalid request: the body must be a JSON object", "invalid_body")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise RequestError("model is required", "invalid_body", "model")
+    raw_messages = body.get("messages")
+    if raw_messages is None:
+        raw_messages = []
+    if not isinstance(raw_messages, list):
+        raise RequestError("invalid request: 'messages' must be an array", "invalid_body", "messages")
+    messages: list[dict[str, Any]] = []
+    pending: list[tuple[str, str]] = []  # (id, function name) of calls not answered yet
+    for index, message in enumerate(raw_messages):
+        where = f"messages[{index}]"
+        if not isinstance(message, dict) or message.get("role") not in OLLAMA_ROLES:
+            role = message.get("role") if isinstance(message, dict) else None
+            raise RequestError(f"invalid role {role!r} in {where}", "invalid_messages", f"{where}.role")
+        if not isinstance(message.get("content"), str | None):
+            raise RequestError(f"invalid {where}.content: expected a string", "invalid_messages", where)
+        converted: dict[str, Any] = {"role": message["role"], "content": message.get("content") or ""}
+        if message["role"] == "assistant" and message.get("tool_calls"):
+            calls: list[dict[str, Any]] = []
+            for number, call in enumerate(message["tool_calls"]):
+                function = call.get("function") if isinstance(call, dict) else None
+                if (
+                    not isinstance(function, dict)
+                    or not isinstance(function.get("name"), str)
+                    or not isinstance(function.get("arguments", {}), dict)
+                ):
+                    raise RequestError(
+                        f"invalid {where}.tool_calls[{number}]: expected a function with a name and "
+                        "object arguments",
+                        "invalid_messages",
+                        f"{where}.tool_calls[{number}]",
+                    )
+                calls.append(
+                    {
+                        "id": f"call_{index}_{number}",
+                        "type": "function",
+                        "function": {
+                            "name": function["name"],
+                            "arguments": json.dumps(function.get("arguments") or {}, ensure_ascii=False),
+                        },
+                    }
+                )
+            converted["tool_calls"] = calls
+            pending = [(call["id"], call["function"]["name"]) for call in calls]
+        elif message["role"] == "tool":
+            name = message.get("tool_name")
+            answered = next((p for p in pending if p[1] == name), None) or (pending[0] if pending else None)
+            if answered is not None:
+                pending.remove(answered)
+                converted["tool_call_id"] = answered[0]
+        messages.append(converted)
+    canonical: dict[str, Any] = {
+        "model": model,
+        "messages": messages,
+        "stream": body.get("stream") is not False,
+        "stream_options": {"include_usage": True},
+    }
+    fmt = body.get("format")
+    if fmt == "json":
+        canonical["response_format"] = {"type": "json_object"}
+    elif isinstance(fmt, dict):
+        canonical["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "format", "schema": fmt},
+        }
+    elif fmt not in (None, ""):
+        raise RequestError(
+            'invalid format: expected "json" or a valid JSON schema', "invalid_format", "format"
+        )
+    tools = body.get("tools")
+    if tools:
+        if not isinstance(tools, list):
+            raise RequestError("invalid request: 'tools' must be an array", "invalid_tools", "tools")
+        canonical["tools"] = [{"type": "function", **t} if isinstance(t, dict) else t for t in tools]
+    options = body.get("options")
+    if isinstance(options, dict):
+        canonical["options"] = options  # part of the request: different options, another reply
+        limit = options.get("num_predict")
+        if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+            canonical["max_tokens"] = limit
+    elif options is not None:
+        raise RequestError("invalid request: 'options' must be an object", "invalid_body", "options")
+    return canonical
+
+
+@dataclass
+class ToolResult:
+    """A ``tool`` message, with the call it answers."""
+
+    name: str  # the function called
+    arguments: dict[str, Any]
+    ok: bool  # False for {"status": "error", ...}
+    payload: Any  # the "result" (or the whole JSON value, or the content text if it is no JSON)
+    error: str | None = None
+
+
+@dataclass
+class Conversation:
+    tool_turns: int = 0  # assistant messages carrying tool_calls
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (name, arguments)
+    results: list[ToolResult] = field(default_factory=list)
+
+
+def read_conversation(messages: list[Any]) -> Conversation:
+    conversation = Conversation()
+    calls_by_id: dict[Any, tuple[str, dict[str, Any]]] = {}
+    for message in messages:
+        if not isinstance(message, dict):
+            continue
+        if message.get("role") == "assistant" and message.get("tool_calls"):
+            conversation.tool_turns += 1
+            for call in message["tool_calls"]:
+                function = (call.get("function") if isinstance(call, dict) else None) or {}
+                name, arguments = str(function.get("name", "")), _parsed_arguments(function.get("arguments"))
+                calls_by_id[call.get("id") if isinstance(call, dict) else None] = (name, arguments)
+                conversation.calls.append((name, arguments))
+        elif message.get("role") == "tool":
+            name, arguments = calls_by_id.get(message.get("tool_call_id"), ("", {}))
+            conversation.results.append(_tool_result(name, arguments, content_text(message.get("content"))))
+    return conversation
+
+
+def tool_message_count(messages: list[Any]) -> int:
+    return sum(1 for m in messages if isinstance(m, dict) and m.get("role") == "tool")
+
+
+def _parsed_arguments(text: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _tool_result(name: str, arguments: dict[str, Any], content: str) -> ToolResult:
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return ToolResult(name, arguments, True, content)
+    if isinstance(data, dict) and (
+        data.get("status") == "error" or ("error" in data and "result" not in data and "status" not in data)
+    ):
+        error = data.get("error")
+        if isinstance(error, dict):
+            error = error.get("message", error)
+        return ToolResult(name, arguments, False, None, str(error if error is not None else "error"))
+    return ToolResult(
+        name, arguments, True, data["result"] if isinstance(data, dict) and "result" in data else data
+    )
+
+
+# Paths in tool results: leniently, wherever they are.
+
+_PATH_KEYS = ("path", "file", "filePath", "file_path", "filename", "relativePath")
+_LIST_KEYS = frozenset(
+    {"entries", "files", "paths", "dirs", "directories", "children", "items", "results", "matches", "hits"}
+)
+_DIR_KINDS = frozenset({"dir", "directory", "folder", "tree"})
+_PATH_CHARS = re.compile(r"[\w.@+~/-]{1,260}")
+
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_SOURCE_EXT = _word_set(
+    "py pyi ts tsx js jsx mjs cjs go rs java kt kts rb php c h cc cpp hpp cs swift scala sh sql vue svelte"
+)
+_DOC_EXT = _word_set("md mdx rst txt adoc")
+_CONFIG_EXT = _word_set("json jsonc toml yaml yml ini cfg conf xml")
+_BINARY_EXT = _word_set(
+    "png jpg jpeg gif bmp ico webp pdf zip gz tgz bz2 xz 7z tar jar war whl pyc pyo so dll dylib exe bin "
+    "o a class woff woff2 ttf otf eot mp3 mp4 mov wav db sqlite"
+)
+_VENDORED = frozenset({"node_modules", "dist", "build", "vendor", "__pycache__", "target", "venv", ".venv"})
+
+
+def _looks_like_path(text: str) -> bool:
+    return bool(_PATH_CHARS.fullmatch(text)) and re.search(r"\w", text) is not None
+
+
+def norm_path(path: str) -> str:
+    """``./src/`` and ``src`` are the same path; ``""`` and ``./`` are ``.``."""
+    path = path.strip()
+    while path.startswith("./"):
+        path = path[2:]
+    return path.rstrip("/") or ("/" if path.startswith("/") else ".")
+
+
+def _extension(path: str) -> str:
+    name = norm_path(path).rsplit("/", 1)[-1].lower()
+    return name.rpartition(".")[2] if "." in name.lstrip(".") else ""
+
+
+def _paths_in_text(text: str) -> list[tuple[str, bool]]:
+    found = []
+    for token in re.findall(r"[\w.@+~/-]+", text):
+        token = token.rstrip(".")
+        if len(token) > 1 and token.endswith("/") and re.search(r"\w", token):
+            found.append((token, True))
+        elif re.search(r"\w", token) and (
+            ("/" in token and "." in token.rsplit("/", 1)[-1])
+            or _extension(token) in _SOURCE_EXT | _DOC_EXT | _CONFIG_EXT
+        ):
+            found.append((token, False))
+    return found
+
+
+def collect_paths(value: Any, listed: bool = False, depth: int = 0) -> list[tuple[str, bool]]:
+    """``(path, is_dir)`` named anywhere in a tool result: a ``path``-like key of an object (a
+    directory if its ``type`` says so, it ends with ``/`` or it holds entries), a string in a list
+    of entries, or, in plain text, a token that looks like a file path."""
+    found: list[tuple[str, bool]] = []
+    if depth > 16:
+        return found
+    if isinstance(value, str):
+        if listed and _looks_like_path(value):
+            found.append((value, value.endswith("/")))
+        elif depth == 0:
+            found.extend(_paths_in_text(value))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(collect_paths(item, listed or depth == 0, depth + 1))
+    elif isinstance(value, dict):
+        path = next((value[k] for k in _PATH_KEYS if isinstance(value.get(k), str)), None)
+        if path is not None and _looks_like_path(path):
+            kind = str(value.get("type") or value.get("kind") or "").lower()
+            is_dir = (
+                kind in _DIR_KINDS
+                or any(value.get(k) is True for k in ("is_dir", "isDir", "isDirectory", "directory"))
+                or path.endswith("/")
+                or any(isinstance(value.get(k), list) for k in ("entries", "children", "files"))
+            )
+            found.append((path, is_dir))
+        for key, sub in value.items():
+            if isinstance(sub, list | dict):
+                found.extend(collect_paths(sub, isinstance(sub, list) and key in _LIST_KEYS, depth + 1))
+    return found
+
+
+def seen_paths(conversation: Conversation) -> tuple[list[str], list[str]]:
+    """Files and directories named by successful ``list_files`` and ``context_search`` results,
+    first seen first, each as first spelled (``.`` itself left out)."""
+    files: dict[str, str] = {}
+    dirs: dict[str, str] = {}
+    for result in conversation.results:
+        if not result.ok or result.name not in ("list_files", "context_search"):
+            continue
+        for path, is_dir in collect_paths(result.payload):
+            key = norm_path(path)
+            if key != "." and key not in files and key not in dirs:
+                (dirs if is_dir else files)[key] = path
+    return list(files.values()), list(dirs.values())
+
+
+def file_rank(path: str) -> int | None:
+    """0: source or docs, 1: configuration, 2: anything else (hidden or vendored paths included);
+    None: a binary file, never read."""
+    extension = _extension(path)
+    if extension in _BINARY_EXT:
+        return None
+    segments = norm_path(path).split("/")
+    if any((s.startswith(".") and s not in (".", "..")) or s in _VENDORED for s in segments):
+        return 2
+    if extension in _SOURCE_EXT or extension in _DOC_EXT or segments[-1].lower().startswith("readme"):
+        return 0
+    if extension in _CONFIG_EXT and not segments[-1].lower().endswith("-lock.json"):
+        return 1
+    return 2
+
+
+_STOPWORDS = _word_set(
+    """able about above across after again against also among another any are around based been before
+    being below between both build built but can cannot could data design does doing done down during
+    each either ensure every from further given handle handles have having here into itself just keep
+    like make makes many more most much must need needs never only other over per please problem
+    propose same second seconds should since some such support system than that their them then there
+    these they this those through under until upon using very want what when where which while will
+    with within without would your"""
+)
+
+
+def problem_terms(messages: list[Any]) -> list[str]:
+    """Search terms from the problem (the ``## Problem`` section of the last user message, else the
+    whole message): words of 4+ letters that are not stop words, lower-cased, longest first, then
+    in order of appearance."""
+    text = _last_user_text(messages)
+    source = " ".join(problem_sentences(text)) or text
+    first: dict[str, int] = {}
+    for index, word in enumerate(re.findall(r"[A-Za-z][A-Za-z0-9_-]*", source)):
+        word = word.lower().strip("-_")
+        if len(word) >= 4 and word not in _STOPWORDS:
+            first.setdefault(word, index)
+    return sorted(first, key=lambda w: (-len(w), first[w]))
+
+
+def _call_key(name: str, arguments: dict[str, Any]) -> tuple[str, str]:
+    if name in ("list_files", "file_read"):
+        return name, norm_path(str(arguments.get("path", ".")))
+    if name == "context_search":
+        return name, str(arguments.get("term", "")).strip().lower()
+    return name, json.dumps(arguments, sort_keys=True)
+
+
+def agent_calls(
+    offered: list[str], conversation: Conversation, messages: list[Any], *, repeat: bool = False
+) -> list[tuple[str, dict[str, Any]]]:
+    """The calls the agent would make next, best first, among the ``offered`` tools it knows:
+    ``list_files .``; ``file_read`` of each file seen in a tool result (source and docs first, then
+    configuration, then the rest; binaries never); ``list_files`` of each directory seen;
+    ``context_search`` of each problem term. Calls already made (same tool, same path or term) are
+    left out; with ``repeat``, if that leaves none, they are not."""
+    files, dirs = seen_paths(conversation)
+    candidates: list[tuple[str, dict[str, Any]]] = []
+    if "list_files" in offered:
+        candidates.append(("list_files", {"path": "."}))
+    if "file_read" in offered:
+        ranked = sorted(
+            (rank, index, path) for index, path in enumerate(files) if (rank := file_rank(path)) is not None
+        )
+        candidates += [("file_read", {"path": path}) for _, _, path in ranked]
+    if "list_files" in offered:
+        candidates += [("list_files", {"path": path}) for path in dirs]
+    if "context_search" in offered:
+        candidates += [("context_search", {"term": term}) for term in problem_terms(messages)]
+    done = {_call_key(name, arguments) for name, arguments in conversation.calls}
+    fresh = [call for call in candidates if _call_key(*call) not in done]
+    return fresh if fresh or not repeat else candidates
+
+
+def _excerpt(text: str, terms: list[str] | tuple[str, ...] = (), width: int = 160) -> str:
+    """The first line of ``text`` with one of ``terms`` in it (any case), else its first line with
+    a letter or digit in it; cut to ``width`` characters."""
+    lines = [ln.strip() for ln in text.splitlines() if re.search(r"[^\W_]", ln)]
+    line = next((ln for ln in lines if any(term in ln.lower() for term in terms)), lines[0] if lines else "")
+    line = re.sub(r"\s+", " ", line)
+    if len(line) > width:
+        line = line[: width - 1].rstrip() + "…"
+    return line or "(empty)"
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for sub in value.values():
+            yield from _strings(sub)
+    elif isinstance(value, list):
+        for sub in value:
+            yield from _strings(sub)
+
+
+def _file_text(payload: Any) -> str:
+    if isinstance(payload, dict):
+        for key in ("content", "text", "contents", "data", "body", "source", "lines"):
+            value = payload.get(key)
+            if isinstance(value, str):
+                return value
+            if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+                return "\n".join(value)
+    return max(_strings(payload), key=len, default="")
+
+
+def _as_text(payload: Any) -> str:
+    return payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+
+
+def evidence_lines(conversation: Conversation, terms: list[str] | None = None, limit: int = 12) -> list[str]:
+    """One line per tool result (the first ``limit``), for the final answer: for a ``file_read``,
+    ``Evidence from `path`: excerpt`` (the first line naming a problem term from ``terms``, else
+    the first line with a letter or digit); the paths a ``list_files`` or ``context_search``
+    named; a failure's error."""
+    lines = []
+    for result in conversation.results[:limit]:
+        name, arguments = result.name or "tool", result.arguments
+        subject = str(arguments.get("term" if name == "context_search" else "path", "."))
+        if not result.ok:
+            target = f" for `{subject}`" if name in AGENT_TOOLS else ""
+            lines.append(f"Tool `{name}` failed{target}: {_excerpt(result.error or '')}")
+        elif name == "file_read":
+            lines.append(f"Evidence from `{subject}`: {_excerpt(_file_text(result.payload), terms or ())}")
+        elif name in ("list_files", "context_search"):
+            label = f"Listing of `{subject}`" if name == "list_files" else f"Search for `{subject}`"
+            paths = list(dict.fromkeys(path for path, _ in collect_paths(result.payload)))
+            if paths:
+                more = f" and {len(paths) - 5} more" if len(paths) > 5 else ""
+                lines.append(f"{label} named {', '.join(f'`{p}`' for p in paths[:5])}{more}.")
+            else:
+                lines.append(f"{label} returned: {_excerpt(_as_text(result.payload))}")
+        else:
+            lines.append(f"Tool `{name}` returned: {_excerpt(_as_text(result.payload))}")
+    return lines
+
+
+@dataclass
+class Decision:
+    """What a request gets: its kind, and for ``tool_calls`` either the agent's calls or a function
+    to call with arguments made from its ``parameters`` schema."""
+
+    kind: str
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    forced: dict[str, Any] | None = None
+
+
+def decide(body: dict[str, Any], tool_turns: int = 2, parallel_tool_calls: int = 1) -> Decision:
+    functions = offered_tools(body)
+    choice = body.get("tool_choice")
+    messages = body.get("messages") or []
+    if functions and choice != "none":
+        names = [str(f["name"]) for f in functions]
+        known = [name for name in names if name in AGENT_TOOLS]
+        width = 1 if body.get("parallel_tool_calls") is False else max(1, parallel_tool_calls)
+        conversation = read_conversation(messages)
+        if isinstance(choice, dict):
+            function = next((f for f in functions if f["name"] == _chosen_name(choice)), None)
+            if function is not None:
+                calls = agent_calls([function["name"]], conversation, messages, repeat=True)
+                return Decision("tool_calls", calls[:1]) if calls else Decision("tool_calls", forced=function)
+        elif choice == "required":
+            calls = agent_calls(known, conversation, messages, repeat=True)
+            return (
+                Decision("tool_calls", calls[:width])
+                if calls
+                else Decision("tool_calls", forced=functions[0])
+            )
+        elif conversation.tool_turns < tool_turns:
+            calls = agent_calls(known, conversation, messages)
+            if calls:
+                return Decision("tool_calls", calls[:width])
+    response_format = body.get("response_format")
+    if isinstance(response_format, dict) and response_format.get("type") in ("json_schema", "json_object"):
+        return Decision(str(response_format["type"]))
+    return Decision("text")
 
 
 # --------------------------------------------------------------------------------------------
@@ -667,7 +1429,7 @@ def problem_sentences(text: str) -> list[str]:
     return [p.strip() for p in parts if len(p.strip()) > 3]
 
 
-def design_markdown(rng: random.Random, quote: str | None) -> str:
+def design_markdown(rng: random.Random, quote: str | None, evidence: list[str] | None = None) -> str:
     components = rng.sample(_COMPONENTS, 4)
     lines = ["## Summary", ""]
     if quote:
@@ -677,9 +1439,10 @@ def design_markdown(rng: random.Random, quote: str | None) -> str:
         f"The design puts a {first} in front of a {second}, keeps state in one place and makes every "
         f"step idempotent, so retries and restarts are safe.",
         "",
-        "## Design",
-        "",
     ]
+    if evidence:
+        lines += ["## Evidence", "", *[f"- {line}" for line in evidence], ""]
+    lines += ["## Design", ""]
     for name, job in components:
         lines.append(f"- **{name.capitalize()}** — {job}; chosen because {rng.choice(_REASONS)}.")
     lines += ["", "## Trade-offs and Risks", ""]
@@ -695,17 +1458,33 @@ def design_markdown(rng: random.Random, quote: str | None) -> str:
 
 
 @dataclass
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text
+
+
+@dataclass
 class Reply:
     kind: str  # text | json_schema | json_object | tool_calls
     content: str | None
-    tool_name: str | None = None
-    arguments: str | None = None
+    calls: list[ToolCall] = field(default_factory=list)
     finish_reason: str = "stop"
     fault_detail: str | None = None
 
     @property
+    def tool_name(self) -> str | None:
+        return self.calls[0].name if self.calls else None
+
+    @property
+    def arguments(self) -> str | None:
+        return self.calls[0].arguments if self.calls else None
+
+    @property
     def completion_chars(self) -> int:
-        return len(self.arguments or "") if self.kind == "tool_calls" else len(self.content or "")
+        if self.kind == "tool_calls":
+            return sum(len(call.arguments) for call in self.calls)
+        return len(self.content or "")
 
 
 def _last_user_text(messages: list[Any]) -> str:
@@ -715,31 +1494,8 @@ def _last_user_text(messages: list[Any]) -> str:
     return ""
 
 
-def forced_tool(body: dict[str, Any]) -> dict[str, Any] | None:
-    """The function a request forces the model to call, if any."""
-    tools = [
-        t for t in body.get("tools") or () if isinstance(t, dict) and t.get("type", "function") == "function"
-    ]
-    choice = body.get("tool_choice")
-    if not tools or choice in (None, "auto", "none"):
-        return None
-    if choice == "required":
-        return tools[0].get("function") or {}
-    if isinstance(choice, dict):
-        name = (choice.get("function") or {}).get("name") or choice.get("name")
-        for tool in tools:
-            if (tool.get("function") or {}).get("name") == name:
-                return tool.get("function") or {}
-    return None
-
-
-def request_kind(body: dict[str, Any]) -> str:
-    if forced_tool(body) is not None:
-        return "tool_calls"
-    response_format = body.get("response_format")
-    if isinstance(response_format, dict) and response_format.get("type") in ("json_schema", "json_object"):
-        return str(response_format["type"])
-    return "text"
+def request_kind(body: dict[str, Any], tool_turns: int = 2, parallel_tool_calls: int = 1) -> str:
+    return decide(body, tool_turns, parallel_tool_calls).kind
 
 
 def request_seed(body: dict[str, Any]) -> int:
@@ -749,28 +1505,54 @@ def request_seed(body: dict[str, Any]) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
-def build_reply(body: dict[str, Any], *, schema_invalid: bool = False) -> Reply:
-    rng = random.Random(request_seed(body))
+def _call_id(seed: int, index: int) -> str:
+    return "call_" + hashlib.sha256(f"{seed}:{index}".encode()).hexdigest()[:24]
+
+
+def build_reply(
+    body: dict[str, Any],
+    *,
+    schema_invalid: bool = False,
+    tool_turns: int = 2,
+    parallel_tool_calls: int = 1,
+    decision: Decision | None = None,
+) -> Reply:
+    seed = request_seed(body)
+    rng = random.Random(seed)
     messages = body.get("messages") or []
     sentences = problem_sentences(_last_user_text(messages))
     quote = rng.choice(sentences) if sentences else None
+    evidence = evidence_lines(read_conversation(messages), problem_terms(messages))
 
     def text() -> str:
-        return design_markdown(rng, quote)
+        return design_markdown(rng, quote, evidence)
 
-    kind = request_kind(body)
+    decision = decision or decide(body, tool_turns, parallel_tool_calls)
+    kind = decision.kind
     if kind == "tool_calls":
-        function = forced_tool(body) or {}
-        parameters = function.get("parameters") or {"type": "object", "properties": {}}
-        if schema_invalid:
-            value, detail = invalid_instance_from_schema(parameters, rng, text)
+        detail = None
+        if decision.forced is not None:
+            function = decision.forced
+            parameters = function.get("parameters") or {"type": "object", "properties": {}}
+            if schema_invalid:
+                value, detail = invalid_instance_from_schema(parameters, rng, text)
+            else:
+                value = instance_from_schema(parameters, rng, text)
+            made = [(str(function.get("name", "tool")), value)]
         else:
-            value, detail = instance_from_schema(parameters, rng, text), None
+            made = [(name, dict(arguments)) for name, arguments in decision.calls]
+            if schema_invalid:
+                function = next((f for f in offered_tools(body) if f["name"] == made[0][0]), {})
+                parameters = function.get("parameters") or {"type": "object", "properties": {}}
+                broken, detail = invalid_variant(made[0][1], parameters)
+                made[0] = (made[0][0], broken)
         return Reply(
             "tool_calls",
             None,
-            tool_name=str(function.get("name", "tool")),
-            arguments=json.dumps(value, ensure_ascii=False),
+            calls=[
+                ToolCall(_call_id(seed, index), name, json.dumps(value, ensure_ascii=False))
+                for index, (name, value) in enumerate(made)
+            ],
             finish_reason="tool_calls",
             fault_detail=detail,
         )
@@ -959,11 +1741,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _api(self, method: str, path: str, raw_body: bytes, entry: dict[str, Any]) -> None:
         app = self.server.app
-        route = path[3:] if path.startswith("/v1/") else path
-        if not self._authorized(entry, raw_body):
+        wire = WIRES[entry["api"]]
+        if not self._authorized(entry, raw_body, wire):
             return
+        if wire is OLLAMA:
+            if path == "/api/chat" and method == "POST":
+                self._chat(raw_body, entry, wire)
+            elif path == "/api/tags" and method == "GET":
+                self._status(entry, 200)
+                self._send(200, {"models": [_ollama_model(m) for m in app.settings.models or DEFAULT_MODELS]})
+            else:
+                self._fail(entry, wire, 404, "404 page not found", "invalid_request_error", "unknown_url")
+            return
+        route = path[3:] if path.startswith("/v1/") else path
         if route == "/chat/completions" and method == "POST":
-            self._chat(raw_body, entry)
+            self._chat(raw_body, entry, wire)
         elif route == "/models" and method == "GET":
             self._status(entry, 200)
             models = app.settings.models or DEFAULT_MODELS
@@ -971,32 +1763,40 @@ class _Handler(BaseHTTPRequestHandler):
         elif route.startswith("/models/") and method == "GET":
             model = unquote(route[len("/models/") :])
             app._note(entry, model=model)
-            if app.settings.models is not None and model not in app.settings.models:
-                self._error(entry, 404, _model_not_found(model))
+            if not wire.serves(model, app.settings.models):
+                self._fail(
+                    entry, wire, 404, wire.model_not_found(model), "invalid_request_error", "model_not_found"
+                )
             else:
                 self._status(entry, 200)
                 self._send(200, _model_card(model))
         else:
-            self._error(
-                entry,
-                404,
-                _error_body(f"Invalid URL ({method} {path})", "invalid_request_error", "unknown_url"),
+            self._fail(
+                entry, wire, 404, f"Invalid URL ({method} {path})", "invalid_request_error", "unknown_url"
             )
 
     def _status(self, entry: dict[str, Any], status: int | None, error: str | None = None) -> None:
         self.server.app._note(entry, status=status, error=error)
 
-    def _error(
+    def _fail(
         self,
         entry: dict[str, Any],
+        wire: "_Wire",
         status: int,
-        payload: dict[str, Any],
+        message: str,
+        type_: str,
+        code: str | None,
+        param: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        self._status(entry, status, (payload.get("error") or {}).get("code") or f"http_{status}")
-        self._send(status, payload, headers)
+        """An error reply, in the API's own error shape; ``code`` goes to the log's ``error``."""
+        self._status(entry, status, code or f"http_{status}")
+        self._send(status, wire.error_body(message, type_, code, param), headers)
 
-    def _authorized(self, entry: dict[str, Any], raw_body: bytes) -> bool:
+    def _reject(self, entry: dict[str, Any], wire: "_Wire", exc: RequestError) -> None:
+        self._fail(entry, wire, 400, str(exc), "invalid_request_error", exc.code, exc.param)
+
+    def _authorized(self, entry: dict[str, Any], raw_body: bytes, wire: "_Wire") -> bool:
         api_key = self.server.app.settings.api_key
         given = self.headers.get("Authorization", "")
         if api_key is None or given == f"Bearer {api_key}":
@@ -1005,56 +1805,57 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.app._note(entry, model=json.loads(raw_body).get("model"))  # for the log only
         shown = given.removeprefix("Bearer ")
         masked = (shown[:3] + "*" * max(0, len(shown) - 7) + shown[-4:]) if len(shown) > 7 else "***"
-        self._error(
-            entry,
-            401,
-            _error_body(
-                f"Incorrect API key provided: {masked}. You can find your API key at "
-                "https://platform.openai.com/account/api-keys.",
-                "invalid_request_error",
-                "invalid_api_key",
-            ),
-        )
+        self._fail(entry, wire, 401, wire.bad_key(masked), "invalid_request_error", "invalid_api_key")
         return False
 
-    def _chat(self, raw_body: bytes, entry: dict[str, Any]) -> None:
+    def _chat(self, raw_body: bytes, entry: dict[str, Any], wire: "_Wire") -> None:
+        """One chat request of either API: ``wire`` reads it into the OpenAI-shaped body the
+        checks, faults and replies below work on, and writes the reply and errors its own way."""
         app = self.server.app
         settings = app.settings  # one consistent snapshot for the whole request
         try:
-            body = json.loads(raw_body or b"null")
+            raw = json.loads(raw_body or b"null")
         except ValueError:
-            body = None
-        if not isinstance(body, dict) or not isinstance(body.get("messages"), list) or not body.get("model"):
-            self._error(
-                entry,
-                400,
-                _error_body(
-                    "The request body must be a JSON object with 'model' and 'messages'.",
-                    "invalid_request_error",
-                    "invalid_body",
-                ),
-            )
+            raw = None
+        try:
+            body = wire.parse(raw)
+        except RequestError as exc:
+            self._reject(entry, wire, exc)
             return
         model = str(body["model"])
         stream = bool(body.get("stream"))
         include_usage = stream and bool((body.get("stream_options") or {}).get("include_usage"))
-        kind = request_kind(body)
         app._note(
-            entry, model=model, stream=stream, kind=kind, **({"body": body} if settings.record_bodies else {})
+            entry,
+            model=model,
+            stream=stream,
+            tools_offered=offered_names(body),
+            tool_results=tool_message_count(body["messages"]),
+            **({"body": raw} if settings.record_bodies else {}),
         )
+        try:
+            wire.check(body)
+        except RequestError as exc:
+            self._reject(entry, wire, exc)
+            return
+        decision = decide(body, settings.tool_turns, settings.parallel_tool_calls)
+        kind = decision.kind
+        app._note(entry, kind=kind)
         drawn_early: str | None = None
         if settings.fast_status_faults and model not in settings.fail_models:
             # A gateway answers 429/5xx at once, without the model's latency.
             drawn_early = app._draw_fault()
             if drawn_early is not None and _STATUS_FAULT.match(drawn_early):
                 app._note(entry, fault=drawn_early)
-                self._status_fault(entry, int(drawn_early), settings)
+                self._status_fault(entry, wire, int(drawn_early), settings)
                 return
         if settings.latency_ms > 0:
             app._stopping.wait(settings.latency_ms / 1000)
         app._gate.wait()  # open unless a test called hold()
-        if settings.models is not None and model not in settings.models:
-            self._error(entry, 404, _model_not_found(model))
+        if not wire.serves(model, settings.models):
+            self._fail(
+                entry, wire, 404, wire.model_not_found(model), "invalid_request_error", "model_not_found"
+            )
             return
         prompt_tokens = tokens_for(prompt_chars(body["messages"]))
         fault: str | None = None
@@ -1062,16 +1863,15 @@ class _Handler(BaseHTTPRequestHandler):
             fault = str(settings.fail_models[model])
         elif settings.context_limit_tokens is not None and prompt_tokens > settings.context_limit_tokens:
             limit = settings.context_limit_tokens
-            self._error(
+            self._fail(
                 entry,
+                wire,
                 400,
-                _error_body(
-                    f"This model's maximum context length is {limit} tokens. However, your messages resulted in "
-                    f"{prompt_tokens} tokens. Please reduce the length of the messages.",
-                    "invalid_request_error",
-                    "context_length_exceeded",
-                    "messages",
-                ),
+                f"This model's maximum context length is {limit} tokens. However, your messages resulted in "
+                f"{prompt_tokens} tokens. Please reduce the length of the messages.",
+                "invalid_request_error",
+                "context_length_exceeded",
+                "messages",
             )
             return
         else:
@@ -1080,37 +1880,45 @@ class _Handler(BaseHTTPRequestHandler):
             fault = None
         app._note(entry, fault=fault)
         if fault is not None and _STATUS_FAULT.match(fault):
-            self._status_fault(entry, int(fault), settings)
+            self._status_fault(entry, wire, int(fault), settings)
             return
         if fault == "hang" and app._stopping.wait(settings.hang_seconds):
             self._status(entry, None, "hung_until_shutdown")  # stopped mid-hang: no reply at all
             self.close_connection = True
             return
         if fault == "malformed":
-            self._malformed(entry, stream, model)
+            self._status(entry, 200)
+            self._record_usage(entry, None)
+            wire.malformed(self, stream, model)
             return
-        reply = build_reply(body, schema_invalid=fault == "schema_invalid")
-        app._note(entry, fault_detail=reply.fault_detail, tool=reply.tool_name)
+        reply = build_reply(body, schema_invalid=fault == "schema_invalid", decision=decision)
+        app._note(
+            entry,
+            fault_detail=reply.fault_detail,
+            tool=reply.tool_name,
+            tools_called=[call.name for call in reply.calls],
+        )
         completion_tokens = tokens_for(reply.completion_chars)
         usage = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
-            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
         }
-        completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        reported = usage if include_usage or not stream else None
+        self._status(entry, 200)
+        self._record_usage(entry, reported)
         if stream:
-            self._stream(entry, reply, completion_id, model, usage if include_usage else None, settings)
+            wire.stream(self, reply, model, reported, max(1, settings.stream_chunk_chars))
         else:
-            self._complete(entry, reply, completion_id, model, usage)
+            wire.complete(self, reply, model, usage)
 
-    def _status_fault(self, entry: dict[str, Any], status: int, settings: Any) -> None:
+    def _status_fault(self, entry: dict[str, Any], wire: "_Wire", status: int, settings: Settings) -> None:
         headers = {}
         if status == 429 and settings.retry_after is not None:
             seconds = settings.retry_after
             headers["Retry-After"] = str(int(seconds)) if float(seconds).is_integer() else str(seconds)
-        self._error(entry, status, _status_error(status), headers)
+        message, type_, code = wire.status_error(status)
+        self._fail(entry, wire, status, message, type_, code, headers=headers)
 
     def _record_usage(self, entry: dict[str, Any], usage: dict[str, Any] | None) -> None:
         self.server.app._note(
@@ -1122,37 +1930,10 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
 
-    def _complete(
-        self, entry: dict[str, Any], reply: Reply, completion_id: str, model: str, usage: dict[str, Any]
-    ) -> None:
-        message: dict[str, Any] = {"role": "assistant", "content": reply.content, "refusal": None}
-        if reply.kind == "tool_calls":
-            message["tool_calls"] = [
-                {
-                    "id": f"call_{completion_id[-20:]}",
-                    "type": "function",
-                    "function": {"name": reply.tool_name, "arguments": reply.arguments},
-                }
-            ]
-        payload = {
-            "id": completion_id,
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": model,
-            "system_fingerprint": "fp_dialectic_test",
-            "choices": [
-                {"index": 0, "message": message, "logprobs": None, "finish_reason": reply.finish_reason}
-            ],
-            "usage": usage,
-        }
-        self._status(entry, 200)
-        self._record_usage(entry, usage)
-        self._send(200, payload)
-
-    def _stream_headers(self) -> None:
+    def _stream_headers(self, content_type: str) -> None:
         try:
             self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+            self.send_header("Content-Type", content_type)
             self.send_header("Cache-Control", "no-cache")
             self.send_header("Transfer-Encoding", "chunked")
             self.send_header("x-request-id", f"req_{uuid.uuid4().hex[:16]}")
@@ -1167,19 +1948,120 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError as exc:
             raise _Disconnected() from exc
 
-    def _event(self, payload: Any) -> None:
-        text = payload if isinstance(payload, str) else json.dumps(payload)
-        self._chunk(f"data: {text}\n\n".encode())
 
-    def _stream(
-        self,
-        entry: dict[str, Any],
-        reply: Reply,
-        completion_id: str,
-        model: str,
-        usage: dict[str, Any] | None,
-        settings: Settings,
+# --------------------------------------------------------------------------------------------
+# Wire formats: how each API spells requests, replies and errors (the pipeline is shared)
+# --------------------------------------------------------------------------------------------
+
+
+class _Wire:
+    name = ""
+
+    def parse(self, raw: Any) -> dict[str, Any]:
+        """The OpenAI-shaped body of a chat request (raise :class:`RequestError`: 400)."""
+        raise NotImplementedError
+
+    def check(self, body: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def serves(self, model: str, models: tuple[str, ...] | None) -> bool:
+        return models is None or model in models
+
+    def error_body(self, message: str, type_: str, code: str | None, param: str | None) -> Any:
+        raise NotImplementedError
+
+    def model_not_found(self, model: str) -> str:
+        raise NotImplementedError
+
+    def bad_key(self, masked: str) -> str:
+        raise NotImplementedError
+
+    def status_error(self, status: int) -> tuple[str, str, str | None]:
+        """Message, type and code of a simulated 4xx/5xx fault."""
+        error = _status_error(status)["error"]
+        return error["message"], error["type"], error["code"]
+
+    def complete(self, h: "_Handler", reply: Reply, model: str, usage: dict[str, int]) -> None:
+        raise NotImplementedError
+
+    def stream(
+        self, h: "_Handler", reply: Reply, model: str, usage: dict[str, int] | None, size: int
     ) -> None:
+        raise NotImplementedError
+
+    def malformed(self, h: "_Handler", stream: bool, model: str) -> None:
+        """A reply cut off in the middle of its JSON (headers and status 200 first)."""
+        raise NotImplementedError
+
+
+class _OpenAIWire(_Wire):
+    """OpenAI's Chat Completions: JSON replies, SSE streams (``data: ...``, then ``[DONE]``)."""
+
+    name = "openai"
+
+    def parse(self, raw: Any) -> dict[str, Any]:
+        if not isinstance(raw, dict) or not isinstance(raw.get("messages"), list) or not raw.get("model"):
+            raise RequestError(
+                "The request body must be a JSON object with 'model' and 'messages'.", "invalid_body"
+            )
+        return raw
+
+    def check(self, body: dict[str, Any]) -> None:
+        check_request(body)
+
+    def error_body(self, message: str, type_: str, code: str | None, param: str | None) -> Any:
+        return _error_body(message, type_, code, param)
+
+    def model_not_found(self, model: str) -> str:
+        return f"The model `{model}` does not exist or you do not have access to it."
+
+    def bad_key(self, masked: str) -> str:
+        return (
+            f"Incorrect API key provided: {masked}. You can find your API key at "
+            "https://platform.openai.com/account/api-keys."
+        )
+
+    @staticmethod
+    def _usage(usage: dict[str, int]) -> dict[str, Any]:
+        return {
+            **usage,
+            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
+        }
+
+    @staticmethod
+    def _event(h: "_Handler", payload: Any) -> None:
+        text = payload if isinstance(payload, str) else json.dumps(payload)
+        h._chunk(f"data: {text}\n\n".encode())
+
+    def complete(self, h: "_Handler", reply: Reply, model: str, usage: dict[str, int]) -> None:
+        message: dict[str, Any] = {"role": "assistant", "content": reply.content, "refusal": None}
+        if reply.kind == "tool_calls":
+            message["tool_calls"] = [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": call.arguments},
+                }
+                for call in reply.calls
+            ]
+        payload = {
+            "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "system_fingerprint": "fp_dialectic_test",
+            "choices": [
+                {"index": 0, "message": message, "logprobs": None, "finish_reason": reply.finish_reason}
+            ],
+            "usage": self._usage(usage),
+        }
+        h._send(200, payload)
+
+    def stream(
+        self, h: "_Handler", reply: Reply, model: str, usage: dict[str, int] | None, size: int
+    ) -> None:
+        completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         created = int(time.time())
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
@@ -1195,39 +2077,31 @@ class _Handler(BaseHTTPRequestHandler):
                 data["usage"] = None
             return data
 
-        size = max(1, settings.stream_chunk_chars)
-        self._status(entry, 200)
-        self._record_usage(entry, usage)
-        self._stream_headers()
+        h._stream_headers("text/event-stream; charset=utf-8")
         if reply.kind == "tool_calls":
-            arguments = reply.arguments or ""
-            self._event(
-                chunk(
-                    {
-                        "role": "assistant",
-                        "content": None,
-                        "tool_calls": [
-                            {
-                                "index": 0,
-                                "id": f"call_{completion_id[-20:]}",
-                                "type": "function",
-                                "function": {"name": reply.tool_name, "arguments": ""},
-                            }
-                        ],
-                    }
-                )
-            )
-            for start in range(0, len(arguments), size):
-                piece = arguments[start : start + size]
-                self._event(chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}))
+            for index, call in enumerate(reply.calls):
+                opening = {
+                    "index": index,
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": ""},
+                }
+                first = {"role": "assistant", "content": None} if index == 0 else {}
+                self._event(h, chunk({**first, "tool_calls": [opening]}))
+                for start in range(0, len(call.arguments), size):
+                    piece = call.arguments[start : start + size]
+                    self._event(
+                        h, chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+                    )
         else:
             content = reply.content or ""
-            self._event(chunk({"role": "assistant", "content": "", "refusal": None}))
+            self._event(h, chunk({"role": "assistant", "content": "", "refusal": None}))
             for start in range(0, len(content), size):
-                self._event(chunk({"content": content[start : start + size]}))
-        self._event(chunk({}, reply.finish_reason))
+                self._event(h, chunk({"content": content[start : start + size]}))
+        self._event(h, chunk({}, reply.finish_reason))
         if usage is not None:
             self._event(
+                h,
                 {
                     "id": completion_id,
                     "object": "chat.completion.chunk",
@@ -1235,40 +2109,181 @@ class _Handler(BaseHTTPRequestHandler):
                     "model": model,
                     "system_fingerprint": "fp_dialectic_test",
                     "choices": [],
-                    "usage": usage,
-                }
+                    "usage": self._usage(usage),
+                },
             )
-        self._ending()
-        self._event("[DONE]")
-        self._chunk(b"")
+        h._ending()
+        self._event(h, "[DONE]")
+        h._chunk(b"")
 
-    def _malformed(self, entry: dict[str, Any], stream: bool, model: str) -> None:
-        self._status(entry, 200)
-        self._record_usage(entry, None)
+    def malformed(self, h: "_Handler", stream: bool, model: str) -> None:
         truncated = (
             '{"id": "chatcmpl-malformed", "object": "chat.completion", "model": ' + json.dumps(model) + ", "
             '"choices": [{"index": 0, "message": {"role": "assistant", "content": "The design'
         )
         if not stream:
-            self._send(200, None, raw=truncated.encode())
+            h._send(200, None, raw=truncated.encode())
             return
-        self._stream_headers()
-        self._chunk(f"data: {truncated}\n\n".encode())
-        self._ending()
-        self._event("[DONE]")
-        self._chunk(b"")
+        h._stream_headers("text/event-stream; charset=utf-8")
+        h._chunk(f"data: {truncated}\n\n".encode())
+        h._ending()
+        self._event(h, "[DONE]")
+        h._chunk(b"")
+
+
+OLLAMA_VERSION = "0.13.0"
+
+
+class _OllamaWire(_Wire):
+    """Ollama's native ``/api/chat``: a JSON reply, or newline-delimited JSON chunks whose last one
+    says ``"done": true`` and carries the counts; errors are ``{"error": "message"}``."""
+
+    name = "ollama"
+
+    def parse(self, raw: Any) -> dict[str, Any]:
+        return ollama_body(raw)
+
+    def check(self, body: dict[str, Any]) -> None:
+        check_tools(body)  # Ollama pairs tool results with calls by order and rejects no pairing
+
+    def serves(self, model: str, models: tuple[str, ...] | None) -> bool:
+        return models is None or model in models or (":" not in model and f"{model}:latest" in models)
+
+    def error_body(self, message: str, type_: str, code: str | None, param: str | None) -> Any:
+        return {"error": message}
+
+    def model_not_found(self, model: str) -> str:
+        return f'model "{model}" not found, try pulling it first'
+
+    def bad_key(self, masked: str) -> str:
+        return "unauthorized"
+
+    def status_error(self, status: int) -> tuple[str, str, str | None]:
+        if status == 429:
+            return "too many requests (simulated)", "requests", "rate_limit_exceeded"
+        if status == 503:
+            return (
+                "server busy, please try again.  maximum pending requests exceeded (simulated)",
+                "server_error",
+                "overloaded",
+            )
+        if status >= 500:
+            return "llama runner process has terminated (simulated)", "server_error", None
+        return f"request rejected with HTTP {status} (simulated)", "invalid_request_error", None
+
+    @staticmethod
+    def _created_at() -> str:
+        return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+    def _final(self, h: "_Handler", reply: Reply, model: str, usage: dict[str, int] | None) -> dict[str, Any]:
+        entry = h._entry or {}
+        total = max(1, int((time.time() - entry.get("started", time.time())) * 1e9))
+        data: dict[str, Any] = {
+            "model": model,
+            "created_at": self._created_at(),
+            "done": True,
+            "done_reason": "length" if reply.finish_reason == "length" else "stop",
+            "total_duration": total,
+            "load_duration": 0,
+        }
+        if usage is not None:
+            data.update(
+                prompt_eval_count=usage["prompt_tokens"],
+                prompt_eval_duration=total // 4,
+                eval_count=usage["completion_tokens"],
+                eval_duration=total - total // 4,
+            )
+        return data
+
+    @staticmethod
+    def _calls(reply: Reply) -> list[dict[str, Any]]:
+        return [
+            {"function": {"index": index, "name": call.name, "arguments": json.loads(call.arguments)}}
+            for index, call in enumerate(reply.calls)
+        ]
+
+    def complete(self, h: "_Handler", reply: Reply, model: str, usage: dict[str, int]) -> None:
+        message: dict[str, Any] = {"role": "assistant", "content": reply.content or ""}
+        if reply.calls:
+            message["tool_calls"] = self._calls(reply)
+        final = self._final(h, reply, model, usage)
+        h._send(200, {"model": model, "created_at": final.pop("created_at"), "message": message, **final})
+
+    def _line(self, h: "_Handler", payload: Any) -> None:
+        h._chunk((json.dumps(payload, ensure_ascii=False) + "\n").encode())
+
+    def stream(
+        self, h: "_Handler", reply: Reply, model: str, usage: dict[str, int] | None, size: int
+    ) -> None:
+        h._stream_headers("application/x-ndjson")
+
+        def chunk(message: dict[str, Any]) -> dict[str, Any]:
+            return {
+                "model": model,
+                "created_at": self._created_at(),
+                "message": {"role": "assistant", **message},
+                "done": False,
+            }
+
+        if reply.calls:  # Ollama sends each turn's tool calls whole, in one chunk
+            self._line(h, chunk({"content": "", "tool_calls": self._calls(reply)}))
+        else:
+            content = reply.content or ""
+            for start in range(0, len(content), size):
+                self._line(h, chunk({"content": content[start : start + size]}))
+        final = self._final(h, reply, model, usage)
+        h._ending()
+        self._line(
+            h,
+            {
+                "model": model,
+                "created_at": final.pop("created_at"),
+                "message": {"role": "assistant", "content": ""},
+                **final,
+            },
+        )
+        h._chunk(b"")
+
+    def malformed(self, h: "_Handler", stream: bool, model: str) -> None:
+        truncated = (
+            '{"model": ' + json.dumps(model) + ', "created_at": "' + self._created_at() + '", '
+            '"message": {"role": "assistant", "content": "The design'
+        )
+        if not stream:
+            h._send(200, None, raw=truncated.encode())
+            return
+        h._stream_headers("application/x-ndjson")
+        h._ending()
+        h._chunk(f"{truncated}\n".encode())
+        h._chunk(b"")
+
+
+OPENAI = _OpenAIWire()
+OLLAMA = _OllamaWire()
+WIRES: dict[str, _Wire] = {wire.name: wire for wire in (OPENAI, OLLAMA)}
 
 
 def _model_card(model: str) -> dict[str, Any]:
     return {"id": model, "object": "model", "created": 1_700_000_000, "owned_by": "dialectic-test"}
 
 
-def _model_not_found(model: str) -> dict[str, Any]:
-    return _error_body(
-        f"The model `{model}` does not exist or you do not have access to it.",
-        "invalid_request_error",
-        "model_not_found",
-    )
+def _ollama_model(model: str) -> dict[str, Any]:
+    """An entry of ``GET /api/tags``."""
+    return {
+        "name": model,
+        "model": model,
+        "modified_at": "2025-01-01T00:00:00Z",
+        "size": 1_000_000_000,
+        "digest": hashlib.sha256(model.encode()).hexdigest(),
+        "details": {
+            "parent_model": "",
+            "format": "gguf",
+            "family": "dialectic",
+            "families": ["dialectic"],
+            "parameter_size": "1B",
+            "quantization_level": "Q4_K_M",
+        },
+    }
 
 
 class LLMServer:
@@ -1415,6 +2430,7 @@ class LLMServer:
                 "duration_ms": None,
                 "method": method,
                 "path": path,
+                "api": "ollama" if path == "/api" or path.startswith("/api/") else "openai",
                 "model": None,
                 "status": None,
                 "stream": False,
@@ -1428,6 +2444,9 @@ class LLMServer:
                 "usage_reported": False,
                 "error": None,
                 "tool": None,
+                "tools_called": [],
+                "tools_offered": [],
+                "tool_results": 0,
             }
             self._log.append(entry)
             return entry
@@ -1526,7 +2545,9 @@ def _pairs(values: list[str], flag: str) -> Iterator[tuple[str, str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="OpenAI-compatible Chat Completions test server (loopback).")
+    parser = argparse.ArgumentParser(
+        description="OpenAI Chat Completions and Ollama /api/chat test server (loopback)."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0: any free port (printed on stdout)")
     parser.add_argument("--latency-ms", type=float, default=0.0)
@@ -1543,6 +2564,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--context-limit-tokens", type=int)
     parser.add_argument("--log-file", help="append every request's log entry as JSON lines")
     parser.add_argument("--record-bodies", action="store_true")
+    parser.add_argument("--tool-turns", type=int, default=2, help="0: the agent never calls tools on its own")
+    parser.add_argument("--parallel-tool-calls", type=int, default=1)
     parser.add_argument("--verbose", action="store_true", help="print one line per request on stderr")
     args = parser.parse_args(argv)
     faults = json.loads(args.faults) if args.faults else {}
@@ -1562,6 +2585,8 @@ def main(argv: list[str] | None = None) -> int:
         context_limit_tokens=args.context_limit_tokens,
         log_path=args.log_file,
         record_bodies=args.record_bodies,
+        tool_turns=args.tool_turns,
+        parallel_tool_calls=args.parallel_tool_calls,
     )
 
     def stop(signum: int, frame: object) -> None:

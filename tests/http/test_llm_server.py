@@ -597,6 +597,10 @@ def test_runs_as_a_script(tmp_path: Path):
             "500=0",
             "--log-file",
             str(log_file),
+            "--tool-turns",
+            "0",
+            "--parallel-tool-calls",
+            "3",
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -609,6 +613,8 @@ def test_runs_as_a_script(tmp_path: Path):
         api = openai.OpenAI(base_url=url, api_key="k", max_retries=0, timeout=10)
         assert api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES).usage.total_tokens > 0
         root = url.removesuffix("/v1")
+        settings = httpx.get(f"{root}/_settings").json()
+        assert (settings["tool_turns"], settings["parallel_tool_calls"]) == (0, 3)
         assert httpx.post(f"{root}/_settings", json={"fail_models": {"gpt-4o-mini": 500}}).status_code == 200
         with pytest.raises(openai.InternalServerError):
             api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
@@ -618,3 +624,618 @@ def test_runs_as_a_script(tmp_path: Path):
         process.terminate()
         assert process.wait(timeout=5) == 0
     assert len(log_file.read_text().splitlines()) == 2
+
+
+# --- tool loops -----------------------------------------------------------------------------------
+
+
+def function_tool(name: str, description: str, **properties: dict) -> dict:
+    required = [key for key, schema in properties.items() if not schema.pop("optional", False)]
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": description,
+            "parameters": {"type": "object", "properties": properties, "required": required},
+        },
+    }
+
+
+TOOLS = [
+    function_tool("list_files", "List the files under a directory.", path={"type": "string"}),
+    function_tool(
+        "file_read",
+        "Read a file, or some of its lines.",
+        path={"type": "string"},
+        start_line={"type": "integer", "minimum": 1, "optional": True},
+        end_line={"type": "integer", "minimum": 1, "optional": True},
+    ),
+    function_tool("context_search", "Search the repository for a term.", term={"type": "string"}),
+]
+APP_PY = (
+    "import base62\n"
+    "\n"
+    "COUNTER = 'redis'\n"
+    "# ids come from one counter, so links never collide\n"
+    "def shorten(url):\n"
+    "    return base62.encode(next_id())\n"
+)
+REPO = {
+    "assets/logo.png": "\x89PNG",
+    "pyproject.toml": "[project]\nname = 'shortener'\n",
+    "src/app.py": APP_PY,
+    "README.md": "# Shortener\n\nA URL shortener service.\n",
+}
+
+
+def run_tool(name: str, arguments: dict) -> str:
+    """The tools, answering as the TypeScript dialectic tool does."""
+    if name == "list_files":
+        entries = [{"path": path, "type": "file", "size": len(text)} for path, text in REPO.items()]
+        result = {"entries": [*entries, {"path": "docs", "type": "dir", "size": 0}]}
+    elif name == "file_read":
+        if arguments["path"] not in REPO:
+            return json.dumps({"status": "error", "error": f"File not found: {arguments['path']}"})
+        result = {"path": arguments["path"], "content": REPO[arguments["path"]]}
+    else:
+        matches = [
+            {"path": path, "line": number, "text": line}
+            for path, text in REPO.items()
+            for number, line in enumerate(text.splitlines(), 1)
+            if arguments["term"].lower() in line.lower()
+        ]
+        result = {"matches": matches}
+    return json.dumps({"status": "success", "result": result})
+
+
+def loop_prompt_tokens(messages) -> int:
+    chars = sum(len(m.get("content") or "") for m in messages)
+    chars += sum(len(c["function"]["arguments"]) for m in messages for c in m.get("tool_calls") or ())
+    return math.ceil(chars / 4)
+
+
+def assistant_message(message) -> dict:
+    """The assistant's turn as a client sends it back: ``content: null`` beside the tool calls."""
+    return {
+        "role": "assistant",
+        "content": message.content,
+        "tool_calls": [
+            {
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.function.name, "arguments": c.function.arguments},
+            }
+            for c in message.tool_calls
+        ],
+    }
+
+
+def run_loop(api, messages, turns: int = 10, **kwargs):
+    """The model ↔ tools loop; the calls made, per turn, and the final reply."""
+    messages = list(messages)
+    calls = []
+    for _ in range(turns):
+        reply = api.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=TOOLS, **kwargs)
+        message = reply.choices[0].message
+        if not message.tool_calls:
+            return calls, reply, messages
+        assert reply.choices[0].finish_reason == "tool_calls" and message.content is None
+        calls.append([(c.function.name, json.loads(c.function.arguments)) for c in message.tool_calls])
+        messages.append(assistant_message(message))
+        for call in message.tool_calls:
+            content = run_tool(call.function.name, json.loads(call.function.arguments))
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": content})
+    raise AssertionError(f"no text after {turns} turns: {calls}")
+
+
+def test_tool_loop_with_the_openai_client(llm_server, llm_server_module):
+    api = client(llm_server)
+    calls, final, messages = run_loop(api, MESSAGES)
+    # list the repository, then read the source file it named first (not the image or the config)
+    assert calls == [[("list_files", {"path": "."})], [("file_read", {"path": "src/app.py"})]]
+    parameters = {t["function"]["name"]: t["function"]["parameters"] for t in TOOLS}
+    for turn in calls:
+        for name, arguments in turn:
+            assert llm_server_module.validate(arguments, parameters[name]) == []
+
+    text = final.choices[0].message.content
+    assert final.choices[0].finish_reason == "stop" and text.startswith("## Summary")
+    # the results reached the answer: the file's line naming a problem term ("links", "collide")
+    assert "- Evidence from `src/app.py`: # ids come from one counter, so links never collide\n" in text
+    assert (
+        "- Listing of `.` named `assets/logo.png`, `pyproject.toml`, `src/app.py`, `README.md`, `docs`.\n"
+        in text
+    )
+    assert "## Evidence" in text and "## Design" in text and "## Requirements Coverage" in text
+
+    log = llm_server.log
+    assert [
+        (e["kind"], e["tool"], e["tools_called"], e["tool_results"], e["tools_offered"]) for e in log
+    ] == [
+        ("tool_calls", "list_files", ["list_files"], 0, ["list_files", "file_read", "context_search"]),
+        ("tool_calls", "file_read", ["file_read"], 1, ["list_files", "file_read", "context_search"]),
+        ("text", None, [], 2, ["list_files", "file_read", "context_search"]),
+    ]
+    # usage: message contents (tool results included) and the assistant's tool-call arguments
+    assert log[-1]["prompt_tokens"] == final.usage.prompt_tokens == loop_prompt_tokens(messages)
+    assert log[0]["completion_tokens"] == math.ceil(len('{"path": "."}') / 4)
+    assert log[-1]["completion_tokens"] == math.ceil(len(text) / 4)
+
+    plain = api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert llm_server.log[-1]["tools_offered"] == [] and llm_server.log[-1]["tool_results"] == 0
+    assert "## Evidence" not in plain.choices[0].message.content
+
+
+def test_tool_turns_and_parallel_tool_calls(llm_server):
+    api = client(llm_server)
+    llm_server.set(tool_turns=0)
+    reply = api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS)
+    assert reply.choices[0].message.tool_calls is None and reply.choices[0].message.content
+
+    llm_server.set(tool_turns=1)
+    calls, final, _ = run_loop(api, MESSAGES)
+    assert calls == [[("list_files", {"path": "."})]]
+    assert "- Listing of `.` named `assets/logo.png`" in final.choices[0].message.content
+
+    llm_server.set(tool_turns=4, parallel_tool_calls=2)
+    calls, final, _ = run_loop(api, MESSAGES)
+    assert calls == [
+        # nothing seen yet: the listing, and a search for the longest problem term
+        [("list_files", {"path": "."}), ("context_search", {"term": "shortener"})],
+        # source and docs before configuration; the image never
+        [("file_read", {"path": "src/app.py"}), ("file_read", {"path": "README.md"})],
+        [("file_read", {"path": "pyproject.toml"}), ("list_files", {"path": "docs"})],
+        [("context_search", {"term": "collide"}), ("context_search", {"term": "expire"})],
+    ]
+    text = final.choices[0].message.content
+    assert "- Search for `shortener` named `pyproject.toml`, `README.md`.\n" in text
+    assert "- Evidence from `README.md`: # Shortener\n" in text  # the first line names a term
+    assert "- Evidence from `pyproject.toml`: name = 'shortener'\n" in text
+    assert "- Search for `collide` named `src/app.py`.\n" in text
+    assert [e["tool_results"] for e in llm_server.log[-5:]] == [0, 2, 4, 6, 8]
+    assert [len(e["tools_called"]) for e in llm_server.log[-5:]] == [2, 2, 2, 2, 0]
+
+    # the request's own parallel_tool_calls=false: one call a turn
+    single = api.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS, parallel_tool_calls=False
+    )
+    assert [c.function.name for c in single.choices[0].message.tool_calls] == ["list_files"]
+
+    # streamed, the same request gets the same calls (ids included), one index each
+    first = api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS)
+    streamed: dict[int, dict] = {}
+    finish = None
+    for chunk in api.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS, stream=True
+    ):
+        for delta in chunk.choices[0].delta.tool_calls or ():
+            call = streamed.setdefault(delta.index, {"id": None, "name": None, "arguments": ""})
+            call["id"] = delta.id or call["id"]
+            call["name"] = (delta.function.name if delta.function else None) or call["name"]
+            call["arguments"] += (delta.function.arguments if delta.function else None) or ""
+        finish = chunk.choices[0].finish_reason or finish
+    assert finish == "tool_calls"
+    assert [streamed[i] for i in sorted(streamed)] == [
+        {"id": c.id, "name": c.function.name, "arguments": c.function.arguments}
+        for c in first.choices[0].message.tool_calls
+    ]
+    assert len(streamed) == 2 and len({c["id"] for c in streamed.values()}) == 2
+
+    with pytest.raises(ValueError):
+        llm_server.set(parallel_tool_calls=0)
+    with pytest.raises(ValueError):
+        llm_server.set(tool_turns=-1)
+
+
+def test_tool_choice_none_required_and_named(llm_server, llm_server_module):
+    api = client(llm_server)
+
+    def calls(messages, tool_choice, tools=TOOLS):
+        reply = api.chat.completions.create(
+            model="gpt-4o-mini", messages=messages, tools=tools, tool_choice=tool_choice
+        )
+        message = reply.choices[0].message
+        assert (message.content is None) == bool(message.tool_calls)
+        return [(c.function.name, json.loads(c.function.arguments)) for c in message.tool_calls or ()]
+
+    def named(name):
+        return {"type": "function", "function": {"name": name}}
+
+    assert calls(MESSAGES, "none") == []
+    assert calls(MESSAGES, "auto") == [("list_files", {"path": "."})]
+
+    llm_server.set(tool_turns=0)  # on its own the agent would answer at once; forced, it calls
+    assert calls(MESSAGES, "required") == [("list_files", {"path": "."})]
+    assert calls(MESSAGES, named("context_search")) == [("context_search", {"term": "shortener"})]
+    # file_read named before any path was seen: arguments made from its schema, still valid
+    [(name, arguments)] = calls(MESSAGES, named("file_read"))
+    assert name == "file_read"
+    assert llm_server_module.validate(arguments, TOOLS[1]["function"]["parameters"]) == []
+
+    llm_server.set(tool_turns=5)
+    after_listing = [
+        *MESSAGES,
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "list_files", "arguments": '{"path": "."}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": run_tool("list_files", {"path": "."})},
+    ]
+    assert calls(after_listing, named("file_read")) == [("file_read", {"path": "src/app.py"})]
+    assert calls(after_listing, "none") == []
+    # every call made already: "required" calls one again rather than answer with text
+    only_listing = [TOOLS[0]]
+    assert calls(after_listing, "required", tools=only_listing) == [("list_files", {"path": "docs"})]
+    assert calls(after_listing, "auto", tools=only_listing) == [("list_files", {"path": "docs"})]
+    read_docs = [
+        *after_listing,
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_2",
+                    "type": "function",
+                    "function": {"name": "list_files", "arguments": '{"path": "docs"}'},
+                }
+            ],
+        },
+        {
+            "role": "tool",
+            "tool_call_id": "call_2",
+            "content": json.dumps({"status": "success", "result": {"entries": []}}),
+        },
+    ]
+    assert calls(read_docs, "auto", tools=only_listing) == []  # nothing left to do: the answer
+    assert calls(read_docs, "required", tools=only_listing) == [("list_files", {"path": "."})]
+    assert [e["kind"] for e in llm_server.log] == [
+        "text",
+        *["tool_calls"] * 5,
+        "text",
+        *["tool_calls"] * 2,
+        "text",
+        "tool_calls",
+    ]
+
+
+def raw_chat(server, body: dict) -> httpx.Response:
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        return http.post("/chat/completions", json={"model": "gpt-4o-mini", **body})
+
+
+def test_tool_message_shapes_and_bad_tools_are_400(llm_server):
+    listing = run_tool("list_files", {"path": "."})
+    call = {
+        "id": "call_a",
+        "type": "function",
+        "function": {"name": "list_files", "arguments": '{"path": "."}'},
+    }
+    asked = [*MESSAGES, {"role": "assistant", "content": None, "tool_calls": [call]}]
+    # what real clients send in a loop is accepted: content null beside tool_calls, tool_call_id
+    assert (
+        raw_chat(
+            llm_server, {"messages": [*asked, {"role": "tool", "tool_call_id": "call_a", "content": listing}]}
+        ).status_code
+        == 200
+    )
+
+    llm_server.set(fail_next=["500"])  # a request rejected as malformed draws no fault
+    with pytest.raises(openai.BadRequestError) as caught:
+        client(llm_server).chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[*asked, {"role": "tool", "tool_call_id": "call_zzz", "content": listing}],
+            tools=TOOLS,
+        )
+    assert caught.value.code == "invalid_tool_call_id" and "call_zzz" in str(caught.value)
+
+    bad_tools = [
+        {"type": "function", "function": {"description": "no name"}},
+        {"type": "retrieval"},
+        {"type": "function", "function": {"name": "has space"}},
+        {"type": "function", "function": {"name": "ok", "parameters": "not a schema"}},
+        "list_files",
+    ]
+    cases = [
+        (
+            {"messages": [*MESSAGES, {"role": "tool", "tool_call_id": "call_a", "content": "x"}]},
+            "invalid_tool_call_id",
+        ),
+        ({"messages": [*asked, {"role": "tool", "content": listing}]}, "invalid_tool_call_id"),
+        ({"messages": asked}, "tool_calls_unanswered"),
+        ({"messages": [*asked, {"role": "user", "content": "go on"}]}, "tool_calls_unanswered"),
+        (
+            {
+                "messages": [
+                    *asked,
+                    {
+                        "role": "assistant",
+                        "content": None,
+                        "tool_calls": [{"id": "call_b", "type": "function"}],
+                    },
+                ]
+            },
+            "tool_calls_unanswered",
+        ),
+        (
+            {
+                "messages": [
+                    *MESSAGES[:1],
+                    {"role": "assistant", "content": None, "tool_calls": [{"type": "function"}]},
+                ]
+            },
+            "invalid_messages",
+        ),
+        ({"messages": [{"role": "robot", "content": "hi"}]}, "invalid_messages"),
+        *[({"messages": MESSAGES, "tools": [*TOOLS, bad]}, "invalid_tools") for bad in bad_tools],
+        ({"messages": MESSAGES, "tools": {"list_files": {}}}, "invalid_tools"),
+        (
+            {
+                "messages": MESSAGES,
+                "tools": TOOLS,
+                "tool_choice": {"type": "function", "function": {"name": "nope"}},
+            },
+            "invalid_tool_choice",
+        ),
+        ({"messages": MESSAGES, "tool_choice": "required"}, "invalid_tool_choice"),
+        ({"messages": MESSAGES, "tools": TOOLS, "tool_choice": "sometimes"}, "invalid_tool_choice"),
+    ]
+    for body, code in cases:
+        response = raw_chat(llm_server, body)
+        assert (response.status_code, response.json()["error"]["code"]) == (400, code), body
+        assert response.json()["error"]["type"] == "invalid_request_error"
+    with pytest.raises(openai.InternalServerError):  # the fault went to the next valid request
+        client(llm_server).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    log = llm_server.log
+    assert [(e["status"], e["fault"]) for e in log] == [
+        (200, None),
+        *[(400, None)] * (1 + len(cases)),
+        (500, "500"),
+    ]
+    assert [e["error"] for e in log[1:-1]] == ["invalid_tool_call_id", *[code for _, code in cases]]
+    assert log[1]["tool_results"] == 1 and log[1]["kind"] is None
+
+
+def test_tool_replies_are_deterministic(llm_server, llm_server_factory):
+    api = client(llm_server)
+    first = api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS)
+    again = api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS)
+    elsewhere = client(llm_server_factory()).chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS
+    )
+    assert first.choices[0].message == again.choices[0].message == elsewhere.choices[0].message
+    [call] = first.choices[0].message.tool_calls
+    assert call.id.startswith("call_") and len(call.id) == 29
+
+    _, final, messages = run_loop(api, MESSAGES)
+    _, final_again, messages_again = run_loop(api, MESSAGES)
+    assert messages == messages_again  # the same calls, ids included, turn after turn
+    assert final.choices[0].message.content == final_again.choices[0].message.content
+    ids = [c["id"] for m in messages for c in m.get("tool_calls") or ()]
+    assert len(set(ids)) == len(ids) == 2  # no two turns share an id
+
+
+def test_faults_apply_to_tool_loop_requests_and_a_retry_repeats_no_turn(llm_server, llm_server_module):
+    api = client(llm_server)
+    llm_server.set(fail_next=[None, "429", None, "503"], retry_after=0)
+    messages = list(MESSAGES)
+    turns = []
+    while True:
+        for _attempt in range(3):  # a client retrying the turn that failed, with the same messages
+            try:
+                reply = api.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=TOOLS)
+                break
+            except openai.APIStatusError:
+                continue
+        message = reply.choices[0].message
+        if not message.tool_calls:
+            break
+        turns.append([c.function.name for c in message.tool_calls])
+        messages.append(assistant_message(message))
+        for call in message.tool_calls:
+            content = run_tool(call.function.name, json.loads(call.function.arguments))
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": content})
+    assert turns == [["list_files"], ["file_read"]]
+    assert "- Evidence from `src/app.py`:" in message.content
+    # which turn each request was, and that each finished turn was asked for once only
+    assert [(e["tool_results"], e["status"], e["kind"], e["fault"]) for e in llm_server.log] == [
+        (0, 200, "tool_calls", None),
+        (1, 429, "tool_calls", "429"),
+        (1, 200, "tool_calls", None),
+        (2, 503, "text", "503"),
+        (2, 200, "text", None),
+    ]
+
+    llm_server.clear_log()
+    llm_server.set(fail_models={"gpt-4o-mini": 500})
+    with pytest.raises(openai.InternalServerError):
+        api.chat.completions.create(model="gpt-4o-mini", messages=messages[:4], tools=TOOLS)
+    llm_server.set(fail_models={}, faults={"hang": 1.0}, hang_seconds=0.2)
+    slow = api.chat.completions.create(model="gpt-4o-mini", messages=messages[:4], tools=TOOLS)
+    assert slow.choices[0].message.tool_calls[0].function.name == "file_read"
+    llm_server.set(faults={"malformed": 1.0})
+    with pytest.raises(json.JSONDecodeError):
+        api.chat.completions.create(model="gpt-4o-mini", messages=messages[:4], tools=TOOLS)
+    llm_server.set(faults={"schema_invalid": 1.0})
+    broken = api.chat.completions.create(model="gpt-4o-mini", messages=messages[:4], tools=TOOLS)
+    [call] = broken.choices[0].message.tool_calls
+    arguments = json.loads(call.function.arguments)  # still JSON, but not valid for file_read
+    # as for a forced tool: a number out of its range is preferred to a wrong type
+    assert call.function.name == "file_read" and arguments == {"path": "src/app.py", "start_line": 0}
+    assert llm_server_module.validate(arguments, TOOLS[1]["function"]["parameters"]) != []
+    final = api.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=TOOLS)
+    assert final.choices[0].message.content  # not applicable to a text answer
+    assert [(e["status"], e["fault"], e["fault_detail"], e["tool_results"]) for e in llm_server.log] == [
+        (500, "500", None, 1),
+        (200, "hang", None, 1),
+        (200, "malformed", None, 1),
+        (200, "schema_invalid", "start_line=0 is out of range", 1),
+        (200, None, None, 2),
+    ]
+
+
+def test_tool_loop_with_chat_openai_bind_tools(llm_server):
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+    from langchain_core.tools import tool
+
+    @tool
+    def list_files(path: str) -> str:
+        """List the files under a directory of the repository."""
+        return run_tool("list_files", {"path": path})
+
+    @tool
+    def file_read(path: str, start_line: int | None = None, end_line: int | None = None) -> str:
+        """Read a file of the repository, or some of its lines."""
+        return run_tool("file_read", {"path": path})
+
+    @tool
+    def context_search(term: str) -> str:
+        """Search the repository for a term."""
+        return run_tool("context_search", {"term": term})
+
+    tools = {t.name: t for t in (list_files, file_read, context_search)}
+    llm_server.set(parallel_tool_calls=2)
+    model = chat_model(llm_server).bind_tools(list(tools.values()))
+    messages = [SystemMessage(MESSAGES[0]["content"]), HumanMessage(MESSAGES[1]["content"])]
+    turns = []
+    while True:
+        ai = model.invoke(messages)
+        assert isinstance(ai, AIMessage)
+        entry = llm_server.log[-1]
+        assert ai.usage_metadata["input_tokens"] == entry["prompt_tokens"]
+        assert ai.usage_metadata["output_tokens"] == entry["completion_tokens"]
+        messages.append(ai)
+        if not ai.tool_calls:
+            break
+        turns.append([(c["name"], c["args"]) for c in ai.tool_calls])
+        for call in ai.tool_calls:
+            messages.append(ToolMessage(tools[call["name"]].invoke(call["args"]), tool_call_id=call["id"]))
+    assert turns == [
+        [("list_files", {"path": "."}), ("context_search", {"term": "shortener"})],
+        [("file_read", {"path": "src/app.py"}), ("file_read", {"path": "README.md"})],
+    ]
+    assert "- Evidence from `src/app.py`: # ids come from one counter, so links never collide" in ai.content
+    assert "- Evidence from `README.md`: # Shortener" in ai.content
+    log = llm_server.log
+    assert [(e["tools_called"], e["tool_results"]) for e in log] == [
+        (["list_files", "context_search"], 0),
+        (["file_read", "file_read"], 2),
+        ([], 4),
+    ]
+    assert all(e["tools_offered"] == ["list_files", "file_read", "context_search"] for e in log)
+
+    one_at_a_time = chat_model(llm_server).bind_tools(list(tools.values()), parallel_tool_calls=False)
+    assert [c["name"] for c in one_at_a_time.invoke(messages[:2]).tool_calls] == ["list_files"]
+    forced = chat_model(llm_server).bind_tools(list(tools.values()), tool_choice="context_search")
+    assert forced.invoke(messages[:2]).tool_calls[0]["args"] == {"term": "shortener"}
+
+
+def test_the_agent_finds_paths_leniently(llm_server_module):
+    server = llm_server_module
+
+    def conversation(*results):
+        messages = [MESSAGES[1]]
+        for index, (name, arguments, content) in enumerate(results):
+            call = {
+                "id": f"c{index}",
+                "type": "function",
+                "function": {"name": name, "arguments": json.dumps(arguments)},
+            }
+            messages += [
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": f"c{index}", "content": content},
+            ]
+        return messages
+
+    messages = conversation(
+        ("list_files", {"path": "."}, json.dumps({"listing": {"files": ["lib/", "b.toml", "a.go"]}})),
+        ("list_files", {"path": "lib"}, "lib/x.ts\nnode_modules/y/index.js\n.env.example"),
+        ("context_search", {"term": "shortener"}, json.dumps([{"file": "docs/GUIDE.md", "line": 3}])),
+        (
+            "list_files",
+            {"path": "gone"},
+            json.dumps({"status": "error", "error": "no such directory: gone/z.py"}),
+        ),
+        (
+            "file_read",
+            {"path": "notes.txt"},
+            json.dumps({"status": "success", "result": {"path": "never/listed.py"}}),
+        ),
+    )
+    files, dirs = server.seen_paths(server.read_conversation(messages))
+    assert files == ["b.toml", "a.go", "lib/x.ts", "node_modules/y/index.js", "docs/GUIDE.md"]
+    assert dirs == ["lib/"]
+    offered = ["list_files", "file_read", "context_search"]
+    candidates = server.agent_calls(offered, server.read_conversation(messages), messages)
+    assert candidates[:6] == [
+        ("file_read", {"path": "a.go"}),
+        ("file_read", {"path": "lib/x.ts"}),
+        ("file_read", {"path": "docs/GUIDE.md"}),
+        ("file_read", {"path": "b.toml"}),
+        ("file_read", {"path": "node_modules/y/index.js"}),
+        ("context_search", {"term": "collide"}),  # "lib/" listed already; "shortener" searched
+    ]
+    assert [
+        server.file_rank(p) for p in ("src/a.py", "README", "x.yaml", "yarn.lock", ".github/ci.yml", "a.png")
+    ] == [
+        0,
+        0,
+        1,
+        2,
+        2,
+        None,
+    ]
+    assert server.problem_terms(MESSAGES) == ["shortener", "collide", "expire", "links", "days"]
+    # nothing to read, nothing to list: only file_read offered on the first turn means no call
+    body = {"model": "m", "messages": MESSAGES, "tools": [TOOLS[1]]}
+    assert server.decide(body).kind == "text"
+    lines = server.evidence_lines(server.read_conversation(messages), server.problem_terms(MESSAGES))
+    assert lines[3] == "Tool `list_files` failed for `gone`: no such directory: gone/z.py"
+    assert lines[4] == "Evidence from `notes.txt`: never/listed.py"
+
+    # the shapes of the project's own tools (tools/files.py, tools/registry.py)
+    listing = {
+        "path": ".",
+        "entries": [{"path": "src", "type": "directory"}, {"path": "README.md", "type": "file", "size": 10}],
+        "more": 0,
+    }
+    search = {
+        "term": "shortener",
+        "matches": [
+            {
+                "roundNumber": 1,
+                "agentId": "a1",
+                "agentRole": "architect",
+                "type": "proposal",
+                "contentSnippet": "a shortener…",
+                "occurrences": 1,
+            }
+        ],
+        "fileMatches": [{"path": "src/db.py", "line": 3, "snippet": "links table"}],
+    }
+    read = {
+        "path": "src/db.py",
+        "content": "import sqlite3\nLINKS = 'links'\n",
+        "startLine": 1,
+        "endLine": 2,
+        "totalLines": 2,
+        "truncated": False,
+    }
+    messages = conversation(
+        ("list_files", {"path": "."}, json.dumps({"status": "success", "result": listing})),
+        ("context_search", {"term": "shortener"}, json.dumps({"status": "success", "result": search})),
+        ("file_read", {"path": "src/db.py"}, json.dumps({"status": "success", "result": read})),
+    )
+    seen = server.read_conversation(messages)
+    assert server.seen_paths(seen) == (["README.md", "src/db.py"], ["src"])
+    assert server.evidence_lines(seen, server.problem_terms(MESSAGES)) == [
+        "Listing of `.` named `src`, `README.md`.",
+        "Search for `shortener` named `src/db.py`.",
+        "Evidence from `src/db.py`: LINKS = 'links'",
+    ]
