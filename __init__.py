@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dialectic.configs.settings import RunSettings
+    from dialectic.debate.context import DebateContext
     from dialectic.errors import ConfigError, DialecticError, InputError, ProviderError
     from dialectic.extensions.api import Extension, ExtensionContext, ExtensionUpdate
     from dialectic.extensions.view import DebateView
-    from dialectic.graphs.context import DebateContext
     from dialectic.graphs.debate import GraphOptions, build_graph
     from dialectic.report.markdown import render_report
     from dialectic.runner.library import DialecticWarning, load_config, run_debate
@@ -37,7 +37,7 @@ _EXPORTS: dict[str, str] = {
     "DebateResult": "dialectic.runner.run",
     "build_graph": "dialectic.graphs.debate",
     "GraphOptions": "dialectic.graphs.debate",
-    "DebateContext": "dialectic.graphs.context",
+    "DebateContext": "dialectic.debate.context",
     "RunSettings": "dialectic.configs.settings",
     "DebateRecord": "dialectic.transcript.schema",
     "render_report": "dialectic.report.markdown",

@@ -7,7 +7,6 @@ go to stderr. LangGraph and LangChain are imported inside commands, never at sta
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -15,9 +14,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dialectic.errors import DialecticError, InputError
+from dialectic.errors import DialecticError, ExitCode, InputError
 
 if TYPE_CHECKING:
+    from langgraph.runtime import RunControl
     from rich.console import Console
 
     from dialectic.runner.human import HumanInput
@@ -139,9 +139,9 @@ def debate(
     ] = False,
 ) -> int:
     """Run a debate on a design problem and print the final solution."""
-    from dialectic.graphs.store import new_debate_id, validate_debate_id
     from dialectic.runner import human, inputs
     from dialectic.runner.run import start_debate
+    from dialectic.runner.store import new_debate_id, validate_debate_id
 
     console = _stderr()
     inputs.load_env_file(env_file)
@@ -167,8 +167,8 @@ def debate(
     return _run(
         console,
         chosen,
-        lambda on_event, stop, respond: start_debate(
-            text, settings, debate_id=chosen, db=db, on_event=on_event, stop=stop, respond=respond
+        lambda on_event, control, respond: start_debate(
+            text, settings, debate_id=chosen, db=db, on_event=on_event, control=control, respond=respond
         ),
         output=output,
         report=report,
@@ -182,7 +182,7 @@ def debate(
 def _run(
     console: Console,
     debate_id: str,
-    start: Callable[[Callable[[dict[str, Any]], None], threading.Event, Respond | None], DebateResult],
+    start: Callable[[Callable[[dict[str, Any]], None], RunControl, Respond | None], DebateResult],
     *,
     output: str | None,
     report: str | None,
@@ -192,9 +192,9 @@ def _run(
     """Run with progress and Ctrl-C handling, then write the products and the closing lines.
 
     ``human_input`` builds the answerer of pauses (given a way to hide the live progress)."""
-    from dialectic.graphs.store import debate_json_path
     from dialectic.runner.interrupts import graceful_interrupts
     from dialectic.runner.progress import Progress
+    from dialectic.runner.store import debate_json_path
     from dialectic.transcript.files import mark_status
 
     progress = Progress(console, verbose=verbose)
@@ -206,8 +206,8 @@ def _run(
 
     respond = human_input(progress.suspended) if human_input else None
     try:
-        with graceful_interrupts(console.print, abort) as stop:
-            result = start(progress, stop, respond)
+        with graceful_interrupts(console.print, abort) as control:
+            result = start(progress, control, respond)
     finally:
         progress.close()
     if verbose:
@@ -241,7 +241,7 @@ def _finish(
             console.print(f"resume with: dialectic resume {result.debate_id}")
     elif result.exit_code != 0:
         if result.message and result.status != "interrupted":
-            label = "[yellow]paused:[/]" if result.exit_code == 5 else "[red]error:[/]"
+            label = "[yellow]paused:[/]" if result.exit_code == ExitCode.PAUSED else "[red]error:[/]"
             console.print(f"{label} {result.message}")
         console.print(f"resume with: {result.resume_command}")
     return result.exit_code
@@ -307,9 +307,9 @@ def resume(
 ) -> int:
     """Continue a debate from its last checkpoint, with the settings it started with
     (the options given here replace theirs from now on)."""
-    from dialectic.graphs.store import validate_debate_id
     from dialectic.runner import human, inputs
     from dialectic.runner.run import resume_debate
+    from dialectic.runner.store import validate_debate_id
 
     inputs.load_env_file(env_file)
     validate_debate_id(debate_id)
@@ -326,8 +326,8 @@ def resume(
     return _run(
         console,
         debate_id,
-        lambda on_event, stop, respond: resume_debate(
-            debate_id, db=db, on_event=on_event, settings=change, stop=stop, respond=respond
+        lambda on_event, control, respond: resume_debate(
+            debate_id, db=db, on_event=on_event, settings=change, control=control, respond=respond
         ),
         output=output,
         report=report,
@@ -407,11 +407,15 @@ def show(
         lines.append(
             f"this step: done {', '.join(detail.done) or 'none'}; {detail.pending_calls} call(s) to make"
         )
+    from dialectic.debate.pauses import ClarificationPause, read_pause
     from dialectic.runner.human import pause_lines
 
-    lines += pause_lines(detail.pending)  # the clarifying questions, by agent
+    pauses = [(item, read_pause(item)) for item in detail.pending]
+    lines += pause_lines([p for _, p in pauses if p is not None])  # the clarifying questions, by agent
     lines += [
-        f"waiting: {json.dumps(i, default=str)}" for i in detail.pending if i.get("kind") != "clarification"
+        f"waiting: {json.dumps(item, default=str)}"
+        for item, p in pauses
+        if not isinstance(p, ClarificationPause)
     ]
     if detail.how_to_continue:
         lines.append(f"to continue: {detail.how_to_continue}")
@@ -454,9 +458,9 @@ def fork(
     db: Db = None,
 ) -> int:
     """Start a new debate from a past checkpoint of another; the original stays untouched."""
-    from dialectic.graphs.store import new_debate_id, validate_debate_id
     from dialectic.runner import human, inputs
     from dialectic.runner.run import fork_debate
+    from dialectic.runner.store import new_debate_id, validate_debate_id
 
     inputs.load_env_file(env_file)
     validate_debate_id(debate_id)
@@ -466,14 +470,14 @@ def fork(
     return _run(
         console,
         chosen,
-        lambda on_event, stop, respond: fork_debate(
+        lambda on_event, control, respond: fork_debate(
             debate_id,
             at,
             new_id=chosen,
             settings=change,
             db=db,
             on_event=on_event,
-            stop=stop,
+            control=control,
             respond=respond,
         ),
         output=output,
@@ -530,7 +534,7 @@ def _debate_path(reference: str) -> Path:
     path = Path(reference)
     if path.exists() or reference.endswith(".json") or "/" in reference:
         return path
-    from dialectic.graphs.store import debate_json_path
+    from dialectic.runner.store import debate_json_path
 
     candidate = debate_json_path(reference)
     if not candidate.exists():
@@ -595,7 +599,7 @@ def eval_command(
 ) -> int:
     """Score a finished debate with evaluator agents, or compare two debates' final solutions."""
     from dialectic.evaluation import output as formats
-    from dialectic.evaluation import run
+    from dialectic.runner import evaluation as run
     from dialectic.runner import inputs
 
     if (debate_file is None) == (compare is None):
@@ -662,7 +666,7 @@ def graph_command(
         raise InputError(f"--format must be mermaid, ascii or png (got {fmt!r})")
     from dataclasses import replace
 
-    from dialectic.graphs.debate import GraphOptions, build_graph, options_for
+    from dialectic.graphs.debate import GraphOptions, drawing, options_for
 
     options = GraphOptions()
     if config:  # the config shapes the graph: its extensions are imported and drawn where they run
@@ -672,7 +676,7 @@ def graph_command(
         _warn(_stderr(), notices)
         options = options_for(settings)
     options = replace(options, clarify=options.clarify or clarify, steer=options.steer or steer)
-    drawable = build_graph(options).compile().get_graph()
+    drawable = drawing(options)
     if fmt == "png":
         if not output:
             raise InputError("--format png needs -o PATH")
@@ -703,10 +707,10 @@ def main() -> None:
         ctx = getattr(exc, "ctx", None)
         hint = f" (see: {ctx.command_path} --help)" if ctx is not None else " (see: dialectic --help)"
         print(f"error: {exc.format_message()}{hint}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(ExitCode.INPUT)
     except (typer.Abort, KeyboardInterrupt):
         print("interrupted", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
     except DialecticError as exc:
         if verbose:
             import traceback
@@ -725,7 +729,7 @@ def main() -> None:
             "any debate state is kept in the checkpoint store (rerun with -v for the traceback)",
             file=sys.stderr,
         )
-        sys.exit(1)
+        sys.exit(ExitCode.BUG)
     sys.exit(code if isinstance(code, int) else 0)
 
 

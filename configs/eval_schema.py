@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from dialectic.configs.providers import OFFLINE
 from dialectic.configs.schema import AgentConfig, Provider
 
 # Evaluators score, they do not create: a low temperature keeps repeated runs close.
@@ -41,7 +42,7 @@ class EvaluatorConfig(BaseModel):
             "name": self.name,
             "role": "generalist",
             "model": self.model,
-            "provider": "offline" if offline else self.provider,
+            "provider": OFFLINE if offline else self.provider,
             "temperature": EVALUATOR_TEMPERATURE,
             "baseUrl": self.baseUrl,
             "apiKeyEnv": self.apiKeyEnv,

@@ -10,7 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from dialectic.configs.schema import PROVIDERS, DebateConfig
+from dialectic.configs.providers import PROVIDER_NAMES
+from dialectic.configs.schema import DebateConfig
 from dialectic.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "debate-config.json"
@@ -74,7 +75,7 @@ def _judge_like(first_agent: Any, default_judge: dict[str, Any]) -> dict[str, An
     """Without a judge block, the judge uses the first agent's provider and model, so a
     config written for one provider never needs a second provider's key."""
     judge = dict(default_judge)
-    if isinstance(first_agent, dict) and first_agent.get("provider") in PROVIDERS:
+    if isinstance(first_agent, dict) and first_agent.get("provider") in PROVIDER_NAMES:
         # (an invalid provider is reported once, on the agent that has it, not again on the judge)
         for key in ("provider", "model", "baseUrl", "apiKeyEnv"):
             if key in first_agent:

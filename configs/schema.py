@@ -9,7 +9,17 @@ from __future__ import annotations
 import difflib
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from dialectic.configs.providers import PROVIDER_NAMES
 
 BUILTIN_ROLES: tuple[str, ...] = (
     "architect",
@@ -20,13 +30,30 @@ BUILTIN_ROLES: tuple[str, ...] = (
     "generalist",
     "datamodeling",
 )
-PROVIDERS: tuple[str, ...] = ("openai", "openrouter", "offline")
 # Where an extension node can run in every round: after the proposals, the critiques, the
 # refinements, or at the end of the round (after the convergence check, before the next round
 # or the judge).
 EXTENSION_POSITIONS: tuple[str, ...] = ("propose", "critique", "refine", "round")
 
-Provider = Literal["openai", "openrouter", "offline"]
+
+def unknown(kind: str, name: str, known: tuple[str, ...], otherwise: str) -> ValueError:
+    """The error for a name that is not among the known ones, with a "did you mean"."""
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return ValueError(f"unknown {kind} {name!r}: {hint}use one of {', '.join(known)}{otherwise}")
+
+
+def _known_provider(name: str) -> str:
+    if name in PROVIDER_NAMES:
+        return name
+    raise unknown(
+        "provider", name, PROVIDER_NAMES, " (or openai with a baseUrl for any OpenAI-compatible server)"
+    )
+
+
+# A provider of configs/providers.py, or the offline model.
+Provider = Annotated[str, AfterValidator(_known_provider)]
+MAX_RETRIES = 10  # the most retries an agent's maxRetries may ask for
 
 
 class _Strict(BaseModel):
@@ -80,7 +107,7 @@ class AgentConfig(_Strict):
     baseUrl: str | None = Field(None, pattern=r"^https?://")
     apiKeyEnv: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     timeoutSeconds: float = Field(120, gt=0, le=3600)
-    maxRetries: int = Field(3, ge=0, le=10)
+    maxRetries: int = Field(3, ge=0, le=MAX_RETRIES)
     price: Price | None = None
 
     @field_validator("role")
@@ -88,12 +115,7 @@ class AgentConfig(_Strict):
     def _custom_roles_need_prompts(cls, role: str, info: ValidationInfo) -> str:
         if role in BUILTIN_ROLES or info.data.get("promptsDir"):
             return role
-        close = difflib.get_close_matches(role, BUILTIN_ROLES, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise ValueError(
-            f"unknown role {role!r}: {hint}use one of {', '.join(BUILTIN_ROLES)}, "
-            "or give the agent a promptsDir for a custom role"
-        )
+        raise unknown("role", role, BUILTIN_ROLES, ", or give the agent a promptsDir for a custom role")
 
 
 class JudgeConfig(AgentConfig):
@@ -124,6 +146,10 @@ class DebateSettings(_Strict):
     trace: Literal["langfuse", "langsmith"] | None = None
     critiqueMode: Literal["pairwise", "batched"] = "pairwise"
     minAgents: int | None = Field(None, ge=1)
+    # A call that still fails after its retries for a reason that may pass (an outage, a
+    # timeout, rate limits): "pause" stops the debate at the phase's end (exit 3) so that
+    # `dialectic resume` retries exactly those calls; "degrade" goes on without them.
+    onTransientFailure: Literal["pause", "degrade"] = "pause"
     maxConcurrency: int = Field(8, ge=1, le=256)
     # Requests per second allowed per provider (one limiter shared by all agents of a provider).
     requestsPerSecond: dict[Provider, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)

@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from dialectic import prompts
+from dialectic.configs.providers import OFFLINE
 from dialectic.configs.schema import (
     BUILTIN_ROLES,
     AgentConfig,
@@ -96,8 +97,8 @@ def apply_overrides(
     if offline:
         agents = update.get("agents", config.agents)
         assert isinstance(agents, list)
-        update["agents"] = [agent.model_copy(update={"provider": "offline"}) for agent in agents]
-        update["judge"] = config.judge.model_copy(update={"provider": "offline"})
+        update["agents"] = [agent.model_copy(update={"provider": OFFLINE}) for agent in agents]
+        update["judge"] = config.judge.model_copy(update={"provider": OFFLINE})
     return config.model_copy(update=update) if update else config
 
 
@@ -220,7 +221,7 @@ def read_prompt_file(path: Path, what: str) -> tuple[str | None, str | None]:
 def check_placeholders(text: str, phase: str, path: Path) -> None:
     unknown = prompts.unknown_placeholders(text, phase)
     if unknown:
-        allowed = ", ".join("{" + name + "}" for name in sorted(prompts.PLACEHOLDERS[phase]))
+        allowed = ", ".join("{" + name + "}" for name in sorted(prompts.allowed_placeholders(phase)))
         raise ConfigError(
             f"prompt file {path.resolve()} uses unknown placeholder "
             f"{', '.join('{' + name + '}' for name in unknown)}; allowed here: {allowed}"

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from dialectic.evaluation.output import Rendered, markdown_table
 from dialectic.evaluation.parsing import Verdict
-from dialectic.graphs.evaluation_state import Order
+from dialectic.evaluation.state import Order
 
 Choice = Literal["A", "B", "tie"]
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dialectic import prompts
+from dialectic.debate.history import clarifications_text
+from dialectic.debate.state import AgentClarifications, ClarificationItem
 from dialectic.errors import InputError
-from dialectic.graphs.history import clarifications_text
-from dialectic.graphs.state import AgentClarifications, ClarificationItem
 from dialectic.prompts.requirements import major_requirements
 from dialectic.transcript.files import read_record
 from dialectic.transcript.schema import DebateRecord

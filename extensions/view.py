@@ -11,10 +11,10 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 from dialectic.configs.settings import RunSettings
-from dialectic.graphs.state import Contribution, DebateState
+from dialectic.debate.state import Contribution, DebateState
 from dialectic.prompts.requirements import major_requirements
 
 
@@ -32,7 +32,7 @@ class ContributionView:
     round: int
     agent_id: str
     agent_role: str
-    type: Literal["proposal", "critique", "refinement"]
+    type: str  # what the phase wrote: "proposal", "critique" or "refinement"
     content: str
     target_agent_id: str | None = None  # critiques: the agent critiqued (None: all peers, batched)
     carried: bool = False  # a proposal of round >= 2: the agent's previous refinement, unchanged

@@ -12,8 +12,9 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
-from dialectic.graphs.evaluation_state import EvaluationContext, EvaluationState
+from dialectic.evaluation.state import EvaluationContext, EvaluationState
 from dialectic.nodes.evaluate import evaluate
+from dialectic.nodes.llm import RETRY
 
 
 def fan_out(state: EvaluationState) -> list[Send]:
@@ -25,7 +26,7 @@ def build_graph() -> StateGraph[EvaluationState, EvaluationContext, EvaluationSt
     graph = StateGraph(EvaluationState, context_schema=EvaluationContext)
     # Reached only through Send: the node receives its task, not the state (hence ``Any``).
     node: Any = evaluate
-    graph.add_node("evaluate", node, input_schema=EvaluationState)
+    graph.add_node("evaluate", node, input_schema=EvaluationState, retry_policy=RETRY)
     graph.add_conditional_edges(START, fan_out, ["evaluate"])
     graph.add_edge("evaluate", END)
     return graph

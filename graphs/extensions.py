@@ -15,25 +15,17 @@ from pydantic import ValidationError
 
 from dialectic.configs.loader import describe_validation_error
 from dialectic.configs.schema import EXTENSION_POSITIONS, ExtensionSpec
+from dialectic.debate.context import DebateContext
+from dialectic.debate.phases import PHASES
+from dialectic.debate.state import DebateState
 from dialectic.errors import ConfigError
 from dialectic.extensions.api import Extension
 from dialectic.extensions.loading import load_extension
 from dialectic.graphs import routing
-from dialectic.graphs.context import DebateContext
-from dialectic.graphs.state import DebateState
 from dialectic.nodes.extension import extension_node
 
 Chains = dict[str, list[Extension]]
-Router = Callable[..., Any]
-
-# Where each position's chain continues (the router, and the nodes it may go to).
-# ("next round" stands for begin_round, or steer when the user steers between rounds.)
-_CONTINUE: dict[str, tuple[Router, tuple[str, ...]]] = {
-    "propose": (routing.proposals_ready, ("critique", "critiques_done")),
-    "critique": (routing.critiques_ready, ("refine", "summarize")),
-    "refine": (routing.refinements_ready, ("summarize", "convergence", "next round", "judge")),
-    "round": (routing.round_ready, ("next round", "judge")),
-}
+Router = Callable[[DebateState, Runtime[DebateContext]], Any]
 
 
 def as_extensions(items: Iterable[Extension | Mapping[str, Any]]) -> tuple[Extension, ...]:
@@ -83,16 +75,6 @@ def heads(by_position: Chains, *positions: str) -> list[str]:
     return [by_position[p][0].name for p in positions if p in by_position]
 
 
-def with_points(router: Router, extension_points: routing.ExtensionPoints) -> Router:
-    """A router that knows where the extension chains start."""
-
-    def route(state: DebateState, runtime: Runtime[DebateContext]) -> Any:
-        return router(state, runtime, extension_points)
-
-    route.__name__ = router.__name__
-    return route
-
-
 def add_extensions(
     graph: StateGraph[DebateState, DebateContext, DebateState, DebateState],
     by_position: Chains,
@@ -117,9 +99,25 @@ def add_extensions(
                 ) from exc
         for before, after in pairwise(chain):
             graph.add_edge(before.name, after.name)
-        router, destinations = _CONTINUE[position]
-        destinations = tuple(next_round if d == "next round" else d for d in destinations)
-        if position == "refine":
-            router = with_points(router, extension_points)
-            destinations = (*destinations, *heads(by_position, "round"))
-        graph.add_conditional_edges(chain[-1].name, router, list(destinations))
+        router, destinations = _continuation(position, extension_points, next_round)
+        graph.add_conditional_edges(chain[-1].name, router, destinations)
+
+
+def _continuation(
+    position: str, extension_points: routing.ExtensionPoints, next_round: str
+) -> tuple[Router, list[str]]:
+    """Where a position's chain goes on, and where that may lead: after a round phase's chain,
+    wherever the debate goes once that phase is done; after the end-of-round chain, the next
+    round or the judge."""
+    if position == "round":
+
+        def round_over(state: DebateState, runtime: Runtime[DebateContext]) -> Any:
+            return routing.round_ready(state, runtime.context.settings)
+
+        return round_over, routing.ending(next_round)
+    phase = PHASES[position]
+
+    def phase_over(state: DebateState, runtime: Runtime[DebateContext]) -> Any:
+        return routing.continue_after(phase, state, runtime.context.settings, extension_points)
+
+    return phase_over, routing.continuing(phase, extension_points, next_round)

@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from langgraph.runtime import Runtime
-from langgraph.types import interrupt
 
-from dialectic.graphs import clarifications
-from dialectic.graphs.context import DebateContext
-from dialectic.graphs.state import CLARIFICATION, DebateState
+from dialectic.debate import clarifications
+from dialectic.debate.context import DebateContext
+from dialectic.debate.pauses import ClarificationPause, pause
+from dialectic.debate.state import DebateState
 
 
 def ask_user(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]:
@@ -24,13 +24,12 @@ def ask_user(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, A
     if not pending:  # no agent asked anything new: the phase is over
         return {}
     batch = clarifications.current_batch(state)
-    value = interrupt(
-        {
-            "kind": CLARIFICATION,
-            "iteration": batch,
-            "maxIterations": ctx.settings.config.debate.clarificationsMaxIterations,
-            "questions": [q.model_dump() for q in pending],
-        }
+    value = pause(
+        ClarificationPause(
+            iteration=batch,
+            maxIterations=ctx.settings.config.debate.clarificationsMaxIterations,
+            questions=pending,
+        )
     )
     answers: Mapping[str, object] = value if isinstance(value, Mapping) else {}
     groups, warnings = clarifications.answer_batch(state, pending, answers)

@@ -6,19 +6,17 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from dialectic.graphs.context import DebateContext
-from dialectic.graphs.history import round_contributions
-from dialectic.graphs.state import Contribution, DebateState
+from dialectic.debate.context import DebateContext
+from dialectic.debate.history import round_contributions
+from dialectic.debate.phases import ROUND, expected_calls
+from dialectic.debate.state import Contribution, DebateState
 from dialectic.nodes.agent_call import now_iso
 from dialectic.nodes.budget import require_budget
 
 
 def begin_round(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]:
+    settings = runtime.context.settings
     round_number = state.get("round", 0) + 1
-    if round_number == 1:
-        require_budget(state, runtime, lambda: ("propose", len(runtime.context.settings.agents)))
-        runtime.stream_writer({"event": "round_started", "round": 1})
-        return {"round": 1}
     carried = [
         Contribution(
             round=round_number,
@@ -32,8 +30,10 @@ def begin_round(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str
         )
         for refinement in round_contributions(state, round_number - 1, "refinement")
     ]
-    batched = runtime.context.settings.config.debate.critiqueMode == "batched"
-    critics = len(carried)
-    require_budget(state, runtime, lambda: ("critique", critics if batched else critics * (critics - 1)))
+    # The round's first calls: every agent's proposal in round 1, later the critiques.
+    first = next(phase for phase in ROUND if round_number == 1 or not phase.first_round_only)
+    agents = len(settings.agents) if round_number == 1 else len(carried)
+    batched = settings.config.debate.critiqueMode == "batched"
+    require_budget(state, runtime, lambda: (first.name, expected_calls(first, agents, batched=batched)))
     runtime.stream_writer({"event": "round_started", "round": round_number})
-    return {"round": round_number, "contributions": carried}
+    return {"round": round_number, "contributions": carried} if carried else {"round": round_number}

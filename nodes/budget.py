@@ -1,5 +1,5 @@
 """Token and cost budgets: before a phase starts, project what it will spend from what calls
-have spent so far; if it would cross the budget, pause (an interrupt of kind ``budget``).
+have spent so far; if it would cross the budget, pause (a ``BudgetPause``).
 
 Resuming with a larger budget re-runs the check against it; resuming without one pauses again,
 so a budget is never silently exceeded by a whole phase.
@@ -8,21 +8,19 @@ so a budget is never silently exceeded by a whole phase.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from langgraph.runtime import Runtime
-from langgraph.types import interrupt
 
-from dialectic.graphs.context import DebateContext
-from dialectic.graphs.state import DebateState
+from dialectic.debate.context import DebateContext
+from dialectic.debate.pauses import BudgetPause, pause
+from dialectic.debate.state import DebateState
 
-BUDGET = "budget"
 # Per-call guess before any call has been made (a proposal prompt and its answer).
 _FIRST_CALL_TOKENS = 2500
 
 
-def overrun(state: DebateState, ctx: DebateContext, phase: str, calls: int) -> dict[str, Any] | None:
-    """The pause payload if ``calls`` more calls of ``phase`` would cross a budget, else None."""
+def overrun(state: DebateState, ctx: DebateContext, phase: str, calls: int) -> BudgetPause | None:
+    """The pause if ``calls`` more calls of ``phase`` would cross a budget, else None."""
     settings = ctx.settings.config.debate
     if calls <= 0 or (settings.maxTokens is None and settings.maxCostUsd is None):
         return None
@@ -44,29 +42,28 @@ def overrun(state: DebateState, ctx: DebateContext, phase: str, calls: int) -> d
     over_cost = settings.maxCostUsd is not None and known and projected_cost > settings.maxCostUsd
     if not (over_tokens or over_cost):
         return None
-    return {
-        "kind": BUDGET,
-        "phase": phase,
-        "round": state.get("round", 0),
-        "calls": calls,
-        "spent_tokens": spent_tokens,
-        "projected_tokens": projected_tokens,
-        "max_tokens": settings.maxTokens,
-        "spent_usd": round(spent_cost, 6) if known else None,
-        "projected_usd": round(projected_cost, 6) if known else None,
-        "max_usd": settings.maxCostUsd,
-    }
+    return BudgetPause(
+        phase=phase,
+        round=state.get("round", 0),
+        calls=calls,
+        spent_tokens=spent_tokens,
+        projected_tokens=projected_tokens,
+        max_tokens=settings.maxTokens,
+        spent_usd=round(spent_cost, 6) if known else None,
+        projected_usd=round(projected_cost, 6) if known else None,
+        max_usd=settings.maxCostUsd,
+    )
 
 
 def require_budget(
     state: DebateState, runtime: Runtime[DebateContext], upcoming: Callable[[], tuple[str, int]]
 ) -> None:
     """Pause here until the budget (as the resumed run's settings give it) covers the next
-    phase. ``upcoming`` gives that phase and its number of calls; it is only worked out (which
-    can mean routing the phase) when a budget is set."""
+    calls. ``upcoming`` gives their phase and number; it is only worked out (which can mean
+    building the next phase's tasks) when a budget is set."""
     settings = runtime.context.settings.config.debate
     if settings.maxTokens is None and settings.maxCostUsd is None:
         return
     phase, calls = upcoming()
     while (payload := overrun(state, runtime.context, phase, calls)) is not None:
-        interrupt(payload)
+        pause(payload)

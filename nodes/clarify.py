@@ -1,6 +1,7 @@
 """Before round 1: one agent asks the problem's owner its questions (structured output, one
 Send per agent, so all agents ask at once). A failed call is recorded and ends the phase for
-that agent only: clarifications are optional, the debate goes on without them."""
+that agent only: clarifications are optional, the debate goes on without them, whatever the
+failure (the phase table's ``optional``)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,11 @@ from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
 from dialectic import prompts
-from dialectic.graphs.context import DebateContext
-from dialectic.graphs.state import AgentQuestions, ClarifyTask, Failure
-from dialectic.nodes import llm
-from dialectic.nodes.agent_call import now_iso, system_prompt
+from dialectic.debate.context import DebateContext
+from dialectic.debate.phases import CLARIFY
+from dialectic.debate.state import AgentQuestions, ClarifyTask
+from dialectic.nodes.agent_call import ask_structured
 
-PHASE = "clarify"
 ROUND = 0  # the phase comes before round 1
 
 
@@ -24,9 +24,7 @@ class ClarifyingQuestion(BaseModel):
 
 
 class ClarifyingQuestions(BaseModel):
-    """Questions for the problem's owner; an empty list when nothing that matters is open.
-
-    The class name is what the offline model recognizes (see providers/offline.py)."""
+    """Questions for the problem's owner; an empty list when nothing that matters is open."""
 
     questions: list[ClarifyingQuestion] = Field(default_factory=list)
 
@@ -36,7 +34,7 @@ def clarify(task: ClarifyTask, runtime: Runtime[DebateContext]) -> dict[str, Any
     member = ctx.member(task.agent_id)
     limit = ctx.settings.config.debate.clarificationsMaxPerAgent
     user = prompts.render(
-        ctx.settings.template(task.agent_id, "clarify"),
+        ctx.settings.template(task.agent_id, CLARIFY.template),
         {
             "problem": task.problem,
             "clarifications": task.clarifications,
@@ -45,32 +43,11 @@ def clarify(task: ClarifyTask, runtime: Runtime[DebateContext]) -> dict[str, Any
             "agent_name": member.name,
         },
     )
-    event = {"agent": task.agent_id, "phase": PHASE, "round": ROUND, "iteration": task.iteration}
-    runtime.stream_writer({"event": "call_started", **event})
-    try:
-        reply, usage = llm.complete_structured(
-            ctx.model(task.agent_id),
-            member,
-            llm.Call(task.agent_id, PHASE, ROUND),
-            llm.messages_for(system_prompt(ctx, task.agent_id), user),
-            ClarifyingQuestions,
-        )
-    except llm.CallFailed as exc:
-        runtime.stream_writer({"event": "call_failed", **event, "error": str(exc)})
-        failure = Failure(
-            agent_id=task.agent_id, phase=PHASE, round=ROUND, error=str(exc), timestamp=now_iso()
-        )
-        return {"failures": [failure]}
+    reply, usage = ask_structured(
+        runtime, CLARIFY, task.agent_id, ROUND, user, ClarifyingQuestions, event={"iteration": task.iteration}
+    )
     # The prompt states the limit; a model that asks more gets its first ``limit`` questions.
     asked = tuple(q.question.strip() for q in reply.questions if q.question.strip())[:limit]
-    runtime.stream_writer(
-        {
-            "event": "call_finished",
-            **event,
-            "tokens": usage.input_tokens + usage.output_tokens,
-            "latency_ms": usage.latency_ms,
-        }
-    )
     return {
         "agent_questions": [
             AgentQuestions(agent_id=task.agent_id, iteration=task.iteration, questions=asked)

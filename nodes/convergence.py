@@ -1,7 +1,8 @@
 """After a round (convergence/quality termination): the judge scores how far the panel agrees.
 
-A failed or invalid score is recorded as a failure and the debate simply goes on: a missing
-score never counts as consensus.
+A score that fails for good (say an invalid reply) is recorded as a failure and the debate goes
+on: a missing score never counts as consensus. A transient failure pauses the debate at the
+round's join like any other call's (see ``dialectic.debate.failures``).
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
 from dialectic import prompts
-from dialectic.graphs.context import DebateContext
-from dialectic.graphs.history import proposals_text, round_contributions
-from dialectic.graphs.state import ConsensusScore, DebateState, Failure
-from dialectic.nodes import llm
-from dialectic.nodes.agent_call import now_iso, system_prompt
+from dialectic.debate.context import DebateContext
+from dialectic.debate.history import proposals_text, round_contributions
+from dialectic.debate.phases import CONVERGENCE
+from dialectic.debate.state import ConsensusScore, DebateState
+from dialectic.nodes.agent_call import ask_structured
 
 
 class ConvergenceAssessment(BaseModel):
@@ -34,7 +35,7 @@ def convergence(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str
         state, round_number, "proposal"
     )
     user = prompts.render(
-        ctx.settings.template(judge.id, "convergence"),
+        ctx.settings.template(judge.id, CONVERGENCE.template),
         {
             "problem": prompts.embed(state["problem"]),
             "proposals": proposals_text(
@@ -44,24 +45,9 @@ def convergence(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str
             "agent_name": judge.name,
         },
     )
-    call = llm.Call(judge.id, "convergence", round_number)
-    runtime.stream_writer(
-        {"event": "call_started", "agent": judge.id, "phase": "convergence", "round": round_number}
+    assessment, usage = ask_structured(
+        runtime, CONVERGENCE, judge.id, round_number, user, ConvergenceAssessment
     )
-    try:
-        assessment, usage = llm.complete_structured(
-            ctx.model(judge.id),
-            judge,
-            call,
-            llm.messages_for(system_prompt(ctx, judge.id), user),
-            ConvergenceAssessment,
-            gate=ctx.gate,
-        )
-    except llm.CallFailed as exc:
-        failure = Failure(
-            agent_id=judge.id, phase="convergence", round=round_number, error=str(exc), timestamp=now_iso()
-        )
-        return {"failures": [failure]}
     score = ConsensusScore(round=round_number, score=assessment.score, reason=assessment.reason)
     runtime.stream_writer(
         {

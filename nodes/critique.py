@@ -7,11 +7,13 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from dialectic.graphs.context import DebateContext
-from dialectic.graphs.state import AgentTask
-from dialectic.nodes.agent_call import run_agent_call
+from dialectic.debate.context import DebateContext
+from dialectic.debate.phases import CRITIQUE
+from dialectic.debate.state import AgentTask
+from dialectic.nodes.agent_call import contribute
 
 
 def critique(task: AgentTask, runtime: Runtime[DebateContext]) -> dict[str, Any]:
-    template = "critique" if task.target_agent_id else "critique_all"
-    return run_agent_call(task, runtime, phase="critique", template=template, kind="critique")
+    # A batched critique (no target) covers every peer and has a template of its own.
+    template = CRITIQUE.template if task.target_agent_id else f"{CRITIQUE.template}_all"
+    return contribute(task, runtime, CRITIQUE, template)

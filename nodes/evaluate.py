@@ -1,7 +1,9 @@
 """One evaluator call: send the rendered prompt, keep the JSON object of the reply.
 
-A failed call, or a reply with nothing usable in it, becomes an outcome with an error, so one
-evaluator's outage never cancels its siblings; the caller skips it with a warning.
+The node runs under the LLM retry policy (``nodes/llm.py``): a failure worth retrying is raised
+for LangGraph to retry the node; after the last attempt a failed call, or a reply with nothing
+usable in it, becomes an outcome with an error, so one evaluator's outage never cancels its
+siblings (the caller skips it with a warning).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from dialectic.evaluation.parsing import (
     response_format,
 )
 from dialectic.evaluation.scores import has_any_score
-from dialectic.graphs.evaluation_state import EvaluationContext, EvaluationOutcome, EvaluationTask
+from dialectic.evaluation.state import EvaluationContext, EvaluationOutcome, EvaluationTask
 from dialectic.nodes import llm
+from dialectic.nodes.agent_call import attempt
 
 
 def evaluate(task: EvaluationTask, runtime: Runtime[EvaluationContext]) -> dict[str, Any]:
@@ -28,8 +31,10 @@ def evaluate(task: EvaluationTask, runtime: Runtime[EvaluationContext]) -> dict[
     event = {"agent": task.evaluator_id, "phase": phase, "run": task.run, "order": task.order}
     runtime.stream_writer({"event": "call_started", **event})
     try:
-        reply = _ask(task, runtime.context, phase)
+        reply = _ask(task, runtime.context, phase, attempt(runtime))
     except llm.CallFailed as exc:
+        if exc.retryable:
+            raise
         runtime.stream_writer({"event": "call_failed", **event, "error": str(exc)})
         return {"outcomes": [EvaluationOutcome(**task.model_dump(), error=str(exc))]}
     parsed = first_json_object(reply.text)
@@ -52,7 +57,7 @@ def evaluate(task: EvaluationTask, runtime: Runtime[EvaluationContext]) -> dict[
 _SHAPES = {"evaluate": ("evaluation", SCORES_SCHEMA), "compare": ("verdict", VERDICT_SCHEMA)}
 
 
-def _ask(task: EvaluationTask, ctx: EvaluationContext, phase: str) -> llm.Reply:
+def _ask(task: EvaluationTask, ctx: EvaluationContext, phase: str, attempt: int) -> llm.Reply:
     """The call, with the reply's shape as response format. A server that rejects response
     formats (HTTP 400) gets the same prompt without one: the prompt itself asks for JSON."""
     prompt = ctx.prompt(task)
@@ -60,11 +65,19 @@ def _ask(task: EvaluationTask, ctx: EvaluationContext, phase: str) -> llm.Reply:
     call = llm.Call(task.evaluator_id, phase, task.run, task.order)
     messages = llm.messages_for(prompt.system, prompt.user)
     try:
-        return llm.complete(model, member, call, messages, response_format=response_format(*_SHAPES[phase]))
+        return llm.complete(
+            model,
+            member,
+            call,
+            messages,
+            attempt=attempt,
+            gate=ctx.gate,
+            response_format=response_format(*_SHAPES[phase]),
+        )
     except llm.CallFailed as exc:
         if exc.transient or llm.status_code(exc.__cause__ or exc) != 400:
             raise
-        return llm.complete(model, member, call, messages)
+        return llm.complete(model, member, call, messages, attempt=attempt, gate=ctx.gate)
 
 
 def unusable(reply: JsonObject | None, phase: str) -> str | None:

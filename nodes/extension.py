@@ -9,10 +9,10 @@ from typing import Any, Protocol
 from langgraph.errors import GraphBubbleUp
 from langgraph.runtime import Runtime
 
+from dialectic.debate.context import DebateContext
+from dialectic.debate.state import DebateState, ExtensionRun, Failure
 from dialectic.extensions.api import Extension, ExtensionContext, coerce_update, data_json
 from dialectic.extensions.view import debate_view
-from dialectic.graphs.context import DebateContext
-from dialectic.graphs.state import DebateState, ExtensionRun, Failure
 from dialectic.nodes.agent_call import now_iso
 
 

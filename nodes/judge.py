@@ -1,8 +1,9 @@
 """The judge synthesizes the final design (structured output).
 
-Confidence is capped at 40 whenever a major requirement is left unfulfilled. If the judge's
-call fails for good the node raises: the run stops with exit 3, and resuming re-runs only this
-node, every contribution before it being checkpointed.
+Confidence is capped at 40 whenever a major requirement is left unfulfilled. A debate cannot end
+without its synthesis: if the judge's call fails after its retries, the debate pauses at the
+round's join (exit 3) and resuming calls the judge again, every contribution before it being
+checkpointed.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
 from dialectic import prompts
-from dialectic.graphs import history, routing
-from dialectic.graphs.context import DebateContext
-from dialectic.graphs.state import Contribution, DebateState, FinalSolution
-from dialectic.nodes import llm
-from dialectic.nodes.agent_call import system_prompt
+from dialectic.debate import course, history
+from dialectic.debate.context import DebateContext
+from dialectic.debate.phases import SYNTHESIZE
+from dialectic.debate.state import Contribution, DebateState, FinalSolution
+from dialectic.nodes.agent_call import ask_structured
 from dialectic.prompts.requirements import requirements_list
 
 UNFULFILLED_CONFIDENCE_CAP = 40
@@ -78,7 +79,7 @@ def judge(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]
     member = ctx.settings.judge
     proposals = final_proposals(state)
     user = prompts.render(
-        ctx.settings.template(member.id, "synthesize"),
+        ctx.settings.template(member.id, SYNTHESIZE.template),
         {
             "problem": prompts.embed(state["problem"]),
             "clarifications": history.clarifications_text(state.get("clarifications", [])),
@@ -91,17 +92,7 @@ def judge(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]
             "agent_name": member.name,
         },
     )
-    runtime.stream_writer(
-        {"event": "call_started", "agent": member.id, "phase": "synthesize", "round": state["round"]}
-    )
-    synthesis, usage = llm.complete_structured(
-        ctx.model(member.id),
-        member,
-        llm.Call(member.id, "synthesize", state["round"]),
-        llm.messages_for(system_prompt(ctx, member.id), user),
-        Synthesis,
-        gate=ctx.gate,
-    )
+    synthesis, usage = ask_structured(runtime, SYNTHESIZE, member.id, state["round"], user, Synthesis)
     confidence = synthesis.confidence
     if synthesis.unfulfilledMajorRequirements:
         confidence = min(confidence, UNFULFILLED_CONFIDENCE_CAP)
@@ -115,15 +106,5 @@ def judge(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]
         confidence=confidence,
         synthesized_by=member.id,
     )
-    stop_reason = "consensus" if routing.consensus_reached(state, ctx) else "rounds"
-    runtime.stream_writer(
-        {
-            "event": "call_finished",
-            "agent": member.id,
-            "phase": "synthesize",
-            "round": state["round"],
-            "tokens": usage.input_tokens + usage.output_tokens,
-            "latency_ms": usage.latency_ms,
-        }
-    )
+    stop_reason = "consensus" if course.consensus_reached(state, ctx.settings) else "rounds"
     return {"final_solution": solution, "usage": [usage], "stop_reason": stop_reason}

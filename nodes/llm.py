@@ -1,8 +1,16 @@
 """The one place LLM calls are made: messages in, text or a validated object out, with usage.
 
-Retries live here and only here (the OpenAI client is built with ``max_retries=0``): transient
-failures (429, 5xx, timeouts, connection errors) are retried with jittered exponential backoff
-that honours ``Retry-After``; anything else fails at once with a message that says what to do.
+Retrying is LangGraph's: every node that calls a model runs under ``RETRY``, a node
+``RetryPolicy`` whose ``retry_on`` accepts exactly the failures marked ``retryable`` here, so
+there is one retry layer (the OpenAI client is built with ``max_retries=0``) and a retry re-runs
+the whole node, which renders its prompt again from its task. What the policy cannot do, this
+module does before raising: honour ``Retry-After`` and wait a jittered exponential backoff
+scaled to the first retry's 0.2 s (LangGraph's own wait knows no ``Retry-After``, and its jitter
+is a flat 0–1 s that would multiply what a 10% fault rate costs). The agent's ``maxRetries``
+caps its attempts: the node passes its attempt number in, from ``runtime.execution_info``.
+
+Transient failures (429, 5xx, timeouts, connection errors, a malformed body) are retried;
+anything else fails at once with a message that says what to do.
 """
 
 from __future__ import annotations
@@ -19,11 +27,12 @@ from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langgraph.types import RetryPolicy
 from pydantic import BaseModel, ValidationError
 
-from dialectic.configs.schema import AgentConfig
+from dialectic.configs.schema import MAX_RETRIES, AgentConfig
+from dialectic.debate.state import CallUsage
 from dialectic.errors import ProviderError
-from dialectic.graphs.state import CallUsage
 from dialectic.providers import offline as offline_meta
 from dialectic.providers.cache import is_cached
 from dialectic.providers.factory import endpoint
@@ -35,12 +44,26 @@ _MAX_BACKOFF_SECONDS = 30.0
 
 
 class CallFailed(ProviderError):
-    """A call that failed for good; ``transient`` says whether retrying later may help."""
+    """A failed call. ``transient``: retrying later may help; ``retryable``: the node's retry
+    policy retries it now (transient, and the agent has retries left)."""
 
-    def __init__(self, message: str, *, transient: bool, attempts: int) -> None:
+    def __init__(self, message: str, *, transient: bool, attempts: int, retryable: bool = False) -> None:
         super().__init__(message)
         self.transient = transient
         self.attempts = attempts
+        self.retryable = retryable
+
+
+def _retryable(exc: Exception) -> bool:
+    return isinstance(exc, CallFailed) and exc.retryable
+
+
+# The waiting is done before the failure is raised (see the module docstring): the policy
+# retries at once. Its cap is the largest maxRetries a config may set; each agent's own is
+# applied through ``retryable``.
+RETRY = RetryPolicy(
+    max_attempts=MAX_RETRIES + 1, initial_interval=0.0, backoff_factor=1.0, jitter=False, retry_on=_retryable
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +74,7 @@ class Call:
     phase: str
     round: int
     target: str | None = None
+    speaks_as: str | None = None  # what kind of text the phase asks for (the phase table's say)
 
 
 @dataclass(frozen=True)
@@ -69,15 +93,17 @@ def complete(
     call: Call,
     messages: list[BaseMessage],
     *,
+    attempt: int = 1,
     gate: threading.Semaphore | None = None,
     response_format: dict[str, Any] | None = None,
 ) -> Reply:
     """The reply's text. ``response_format`` (OpenAI's) asks for a shape without validating it:
-    the caller parses the text, leniently."""
+    the caller parses the text, leniently. ``attempt``: the node's attempt (1 the first time);
+    ``gate``: held while the request is in flight (not while waiting to retry)."""
     started = time.monotonic()
     runnable = model.bind(response_format=response_format) if response_format else model
-    message, attempts = _invoke_with_retries(runnable, messages, member, call, gate)
-    return Reply(_text_of(message), _usage(member, call, [message], started, attempts))
+    message = _invoke(runnable, messages, member, call, attempt, gate)
+    return Reply(_text_of(message), _usage(member, call, [message], started, attempt))
 
 
 def complete_structured(
@@ -87,6 +113,7 @@ def complete_structured(
     messages: list[BaseMessage],
     schema: type[T],
     *,
+    attempt: int = 1,
     gate: threading.Semaphore | None = None,
 ) -> tuple[T, CallUsage]:
     """A validated ``schema`` instance. An invalid reply gets one repair attempt that shows the
@@ -100,21 +127,19 @@ def complete_structured(
     )
     started = time.monotonic()
     raws: list[AIMessage] = []
-    total_attempts = 0
     error: object = None
-    for attempt in range(2):
-        result, attempts = _invoke_with_retries(runnable, messages, member, call, gate)
-        total_attempts += attempts
+    for repair in range(2):
+        result = _invoke(runnable, messages, member, call, attempt, gate)
         raws.append(result["raw"])
         error = result.get("parsing_error")
         if error is None:
             try:
                 return schema.model_validate(result.get("parsed")), _usage(
-                    member, call, raws, started, total_attempts
+                    member, call, raws, started, attempt
                 )
             except ValidationError as exc:
                 error = exc
-        if attempt == 0:
+        if repair == 0:
             messages = [
                 *messages,
                 HumanMessage(
@@ -129,17 +154,18 @@ def complete_structured(
         f"{call.agent_id} ({call.phase}, round {call.round}): the model's structured reply was invalid "
         f"twice: {str(error)[:300]}",
         transient=False,
-        attempts=total_attempts,
+        attempts=attempt,
     )
 
 
-def _invoke_with_retries(
+def _invoke(
     runnable: Any,
     messages: list[BaseMessage],
     member: AgentConfig,
     call: Call,
+    attempt: int,
     gate: threading.Semaphore | None,
-) -> tuple[Any, int]:
+) -> Any:
     config = {
         "metadata": {
             offline_meta.META_PHASE: call.phase,
@@ -147,23 +173,25 @@ def _invoke_with_retries(
             offline_meta.META_ROLE: member.role,
             offline_meta.META_ROUND: call.round,
             offline_meta.META_TARGET: call.target,
+            offline_meta.META_SPEAKS_AS: call.speaks_as,
         },
         "run_name": f"{call.phase}:{call.agent_id}",
         "tags": [f"phase:{call.phase}", f"agent:{call.agent_id}"],
     }
-    attempts = 0
-    while True:
-        attempts += 1
-        try:
-            with gate or contextlib.nullcontext():  # held per attempt, not during the backoff
-                return runnable.invoke(messages, config=config), attempts
-        except Exception as exc:
-            transient = is_transient(exc)
-            if not transient or attempts > member.maxRetries:
-                raise CallFailed(
-                    describe_failure(exc, member, call, attempts), transient=transient, attempts=attempts
-                ) from exc
-            time.sleep(backoff_seconds(attempts, retry_after_seconds(exc)))
+    try:
+        with gate or contextlib.nullcontext():
+            return runnable.invoke(messages, config=config)
+    except Exception as exc:
+        transient = is_transient(exc)
+        retryable = transient and attempt <= member.maxRetries
+        if retryable:
+            time.sleep(backoff_seconds(attempt, retry_after_seconds(exc)))
+        raise CallFailed(
+            describe_failure(exc, member, call, attempt),
+            transient=transient,
+            attempts=attempt,
+            retryable=retryable,
+        ) from exc
 
 
 def status_code(exc: BaseException) -> int | None:
@@ -179,6 +207,7 @@ def status_code(exc: BaseException) -> int | None:
 _TRANSIENT_NAMES = (
     "Timeout",
     "Connection",
+    "Connect",  # httpx.ConnectError, which some clients (ollama's streaming path) let through
     "RemoteProtocol",
     "ReadError",
     "JSONDecodeError",

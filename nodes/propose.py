@@ -6,10 +6,11 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from dialectic.graphs.context import DebateContext
-from dialectic.graphs.state import AgentTask
-from dialectic.nodes.agent_call import run_agent_call
+from dialectic.debate.context import DebateContext
+from dialectic.debate.phases import PROPOSE
+from dialectic.debate.state import AgentTask
+from dialectic.nodes.agent_call import contribute
 
 
 def propose(task: AgentTask, runtime: Runtime[DebateContext]) -> dict[str, Any]:
-    return run_agent_call(task, runtime, phase="propose", template="propose", kind="proposal")
+    return contribute(task, runtime, PROPOSE)

@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from langgraph.runtime import Runtime
-from langgraph.types import interrupt
 
-from dialectic.graphs.context import DebateContext
-from dialectic.graphs.state import STEERING, DebateState, SteeringNote
+from dialectic.debate.context import DebateContext
+from dialectic.debate.pauses import SteeringPause, pause
+from dialectic.debate.state import DebateState, SteeringNote
 from dialectic.nodes.agent_call import now_iso
 
 
@@ -25,13 +25,7 @@ def note_of(value: object) -> str:
 
 def steer(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]:
     round_number = state["round"]
-    value = interrupt(
-        {
-            "kind": STEERING,
-            "round": round_number,
-            "rounds": runtime.context.settings.config.debate.rounds,
-        }
-    )
+    value = pause(SteeringPause(round=round_number, rounds=runtime.context.settings.config.debate.rounds))
     note = note_of(value)
     runtime.stream_writer({"event": "steering", "round": round_number, "note": note})
     if not note:

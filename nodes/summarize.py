@@ -8,42 +8,31 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from dialectic import prompts
-from dialectic.graphs.context import DebateContext
-from dialectic.graphs.history import section
-from dialectic.graphs.state import AgentTask, Summary
-from dialectic.nodes import llm
-from dialectic.nodes.agent_call import emit, failure_update, now_iso, system_prompt
+from dialectic.debate.context import DebateContext
+from dialectic.debate.history import section
+from dialectic.debate.phases import SUMMARIZE, of_call
+from dialectic.debate.state import AgentTask, Summary
+from dialectic.nodes.agent_call import ask, now_iso
 
 
 def summarize(task: AgentTask, runtime: Runtime[DebateContext]) -> dict[str, Any]:
     ctx = runtime.context
     member = ctx.member(task.agent_id)
-    settings = ctx.settings.summarization(task.agent_id)
-    phase = "judge_summary" if task.agent_id == ctx.settings.judge.id else "summarize"
+    limits = ctx.settings.summarization(task.agent_id)
+    phase = of_call(SUMMARIZE.node, task.agent_id, ctx.settings.judge.id)
     user = prompts.render(
-        ctx.settings.template(task.agent_id, "summarize"),
+        ctx.settings.template(task.agent_id, phase.template),
         {
             "problem": task.problem,
             "previous_summary": section("Your previous summary", task.previous_summary),
             "material": task.material,
-            "max_length": settings.maxLength,
+            "max_length": limits.maxLength,
             "agent_name": member.name,
             "role": member.role,
         },
     )
-    emit(runtime, "call_started", task, phase)
-    try:
-        reply = llm.complete(
-            ctx.model(task.agent_id),
-            member,
-            llm.Call(task.agent_id, phase, task.round),
-            llm.messages_for(system_prompt(ctx, task.agent_id), user),
-            gate=ctx.gate,
-        )
-    except llm.CallFailed as exc:
-        emit(runtime, "call_failed", task, phase, error=str(exc))
-        return failure_update(task, phase, exc)
-    text = prompts.cap_at_sentence(reply.text, settings.maxLength)
+    reply = ask(runtime, phase, task.agent_id, task.round, user)
+    text = prompts.cap_at_sentence(reply.text, limits.maxLength)
     summary = Summary(
         agent_id=task.agent_id,
         agent_role=member.role,
@@ -52,11 +41,10 @@ def summarize(task: AgentTask, runtime: Runtime[DebateContext]) -> dict[str, Any
         text=text,
         before_chars=task.before_chars,
         after_chars=len(text),
-        method=settings.method,
+        method=limits.method,
         model=member.model,
         latency_ms=reply.usage.latency_ms,
         tokens_used=reply.usage.input_tokens + reply.usage.output_tokens,
         timestamp=now_iso(),
     )
-    emit(runtime, "call_finished", task, phase, tokens=summary.tokens_used, latency_ms=summary.latency_ms)
     return {"summaries": [summary], "usage": [reply.usage]}

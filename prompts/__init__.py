@@ -32,9 +32,23 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "evaluate": frozenset({"problem", "clarifications", "final_solution", "requirements_info"}),
     "compare": frozenset({"problem", "clarifications", "requirements", "solution_1", "solution_2"}),
 }
-AGENT_PHASES = ("system", "propose", "critique", "critique_all", "refine", "summarize", "clarify")
-JUDGE_PHASES = ("system", "synthesize", "convergence", "summarize")
 FALLBACK_ROLE = "generalist"
+
+
+def _phases_in(folder: str) -> tuple[str, ...]:
+    """The phases a folder of built-in templates has a file for (``system`` first)."""
+    names = sorted(
+        item.name.removesuffix(".md")
+        for item in resources.files("dialectic.prompts").joinpath(folder).iterdir()
+        if item.name.endswith(".md")
+    )
+    return tuple(sorted(names, key=lambda name: name != "system"))
+
+
+# The phases an agent's (and the judge's) prompts exist for: every template the generalist (the
+# judge) has, so a new phase's prompt file is all it takes.
+AGENT_PHASES = _phases_in(FALLBACK_ROLE)
+JUDGE_PHASES = _phases_in("judge")
 
 
 @cache
@@ -66,8 +80,19 @@ def eval_template(name: str) -> str:
     return text
 
 
+def allowed_placeholders(phase: str) -> frozenset[str]:
+    """What a template of this phase may use: the table above, else (a phase added by its prompt
+    file alone) what every agent prompt may use plus what the built-in template uses."""
+    if phase in PLACEHOLDERS:
+        return PLACEHOLDERS[phase]
+    template = builtin(FALLBACK_ROLE, phase) or builtin("judge", phase)
+    if template is None:
+        raise KeyError(f"no built-in template for phase {phase!r}")
+    return _COMMON | frozenset(PLACEHOLDER.findall(template))
+
+
 def unknown_placeholders(template: str, phase: str) -> list[str]:
-    allowed = PLACEHOLDERS[phase]
+    allowed = allowed_placeholders(phase)
     return sorted({name for name in PLACEHOLDER.findall(template) if name not in allowed})
 
 

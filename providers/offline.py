@@ -8,7 +8,8 @@ benchmarks and tests exercise the same code paths as a real provider:
 - ``DIALECTIC_OFFLINE_CALL_LOG``: a file that gets a JSON line when each call starts and one when
   it ends (calls are counted across processes with it, for example before and after a kill).
 - ``DIALECTIC_OFFLINE_FAIL``: comma-separated ``agent:phase`` pairs (``*`` matches any) whose
-  calls fail like an unavailable provider (HTTP 503).
+  calls fail like an unavailable provider (HTTP 503); ``agent:phase:401`` (any HTTP status)
+  fails them with that status instead, say a rejected key (a permanent failure).
 """
 
 from __future__ import annotations
@@ -38,12 +39,19 @@ META_AGENT = "dialectic_agent"
 META_ROLE = "dialectic_role"
 META_ROUND = "dialectic_round"
 META_TARGET = "dialectic_target"
+# What kind of text the phase asks for (the phase table's ``speaks_as``): "proposal",
+# "critique", "refinement", "summary", "synthesis", "convergence", "questions"; evaluators'
+# calls name their phase ("evaluate", "compare") instead.
+META_SPEAKS_AS = "dialectic_speaks_as"
 
 
 class SimulatedOutage(Exception):
-    """Raised for calls that ``DIALECTIC_OFFLINE_FAIL`` selects; looks like an HTTP 503."""
+    """Raised for calls that ``DIALECTIC_OFFLINE_FAIL`` selects; looks like an HTTP error (503
+    unless the pattern names another status)."""
 
-    status_code = 503
+    def __init__(self, message: str, status_code: int = 503) -> None:
+        super().__init__(message)
+        self.status_code = status_code
 
 
 def estimate_tokens(chars: int) -> int:
@@ -94,9 +102,10 @@ class OfflineChatModel(BaseChatModel):
         meta = dict(run_manager.metadata) if run_manager else {}
         phase = str(meta.get(META_PHASE, ""))
         agent = str(meta.get(META_AGENT, ""))
-        if self._selected_to_fail(agent, phase):
+        status = self._selected_to_fail(agent, phase)
+        if status is not None:
             raise SimulatedOutage(
-                f"simulated provider outage for {agent or '?'} in {phase or '?'} (HTTP 503)"
+                f"simulated provider outage for {agent or '?'} in {phase or '?'} (HTTP {status})", status
             )
         self._log("start", meta, None)
         if self.latency_ms:
@@ -106,7 +115,7 @@ class OfflineChatModel(BaseChatModel):
         forced = self._forced_tool(kwargs)
         if forced is not None:
             name, schema = forced
-            args = self._structured(name, schema, meta, messages, rng)
+            args = self._structured(schema, meta, messages, rng)
             message = AIMessage(
                 content="",
                 tool_calls=[{"name": name, "args": args, "id": f"call_{rng.randrange(16**8):08x}"}],
@@ -126,12 +135,14 @@ class OfflineChatModel(BaseChatModel):
         self._log("end", meta, usage)
         return ChatResult(generations=[ChatGeneration(message=message)])
 
-    def _selected_to_fail(self, agent: str, phase: str) -> bool:
+    def _selected_to_fail(self, agent: str, phase: str) -> int | None:
+        """The HTTP status a call of this agent and phase fails with, if a pattern selects it."""
         for pattern in self.fail:
-            want_agent, _, want_phase = pattern.partition(":")
+            want_agent, _, rest = pattern.partition(":")
+            want_phase, _, status = rest.partition(":")
             if want_agent in ("*", agent) and want_phase in ("*", "", phase):
-                return True
-        return False
+                return int(status) if status.isdigit() else 503
+        return None
 
     @staticmethod
     def _forced_tool(kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
@@ -142,19 +153,22 @@ class OfflineChatModel(BaseChatModel):
         return function["name"], function.get("parameters", {})
 
     def _structured(
-        self, name: str, schema: dict[str, Any], meta: dict[str, Any], messages: list[BaseMessage], rng: Any
+        self, schema: dict[str, Any], meta: dict[str, Any], messages: list[BaseMessage], rng: Any
     ) -> dict[str, Any]:
+        """An object for the schema, in the voice the call's metadata asks for (any other
+        structured call gets valid values made up from the schema)."""
         user = str(messages[-1].content) if messages else ""
         parts = text.sections(user)
         problem = parts.get("Problem", user)
         role = str(meta.get(META_ROLE, "generalist"))
-        if name == "Synthesis":
+        speaks_as = meta.get(META_SPEAKS_AS)
+        if speaks_as == "synthesis":
             return text.synthesis(problem, parts.get("Final proposals", user), rng)
-        if name == "ConvergenceAssessment":
+        if speaks_as == "convergence":
             return text.convergence(
                 int(meta.get(META_ROUND, 1) or 1), _section_like(parts, "current proposals", user), rng
             )
-        if name == "ClarifyingQuestions":
+        if speaks_as == "questions":
             limit = int(schema.get("properties", {}).get("questions", {}).get("maxItems", 3))
             return text.clarifying_questions(
                 role,
@@ -175,15 +189,16 @@ class OfflineChatModel(BaseChatModel):
         role = str(meta.get(META_ROLE, "generalist"))
         agent = str(meta.get(META_AGENT, "agent"))
         phase = str(meta.get(META_PHASE, ""))
+        speaks_as = meta.get(META_SPEAKS_AS)
         if phase in ("evaluate", "compare"):
             # Seeded by evaluator and run too: repeated runs and evaluators differ a little, as
             # real ones do at temperature 0.1.
             seed = text.seeded(self.model_name, agent, phase, str(meta.get(META_ROUND, 1)), user)
             return text.evaluation(user, seed) if phase == "evaluate" else text.comparison(user, seed)
-        if phase == "critique":
+        if speaks_as == "critique":
             target = str(meta.get(META_TARGET, "the author"))
             return text.critique(role, agent, target, problem, _section_like(parts, "Proposal by", ""), rng)
-        if phase == "refine":
+        if speaks_as == "refinement":
             return text.refine(
                 role,
                 agent,
@@ -192,7 +207,7 @@ class OfflineChatModel(BaseChatModel):
                 parts.get("Critiques you received", ""),
                 rng,
             )
-        if phase in ("summarize", "judge_summary"):
+        if speaks_as == "summary":
             limit = _max_length(user)
             previous = _section_like(parts, "previous summary", "")
             material = _section_like(parts, "material", user)

@@ -4,9 +4,8 @@ price table of the ``genai-prices`` package. A model without a known price costs
 
 from __future__ import annotations
 
+from dialectic.configs.providers import OFFLINE, PROVIDERS
 from dialectic.configs.schema import AgentConfig
-
-_PROVIDER_IDS = {"openai": "openai", "openrouter": "openrouter"}
 
 
 def call_cost(agent: AgentConfig, input_tokens: int, output_tokens: int) -> float | None:
@@ -14,11 +13,12 @@ def call_cost(agent: AgentConfig, input_tokens: int, output_tokens: int) -> floa
         return (
             input_tokens * agent.price.inputPerMillion + output_tokens * agent.price.outputPerMillion
         ) / 1e6
-    if agent.provider == "offline":
+    if agent.provider == OFFLINE:
         return 0.0  # the simulated model is free
-    if agent.baseUrl:
+    price_id = PROVIDERS[agent.provider].price_id
+    if agent.baseUrl or price_id is None:
         return None  # a self-hosted or third-party server: the public price table does not apply
-    return _table_cost(agent.model, _PROVIDER_IDS[agent.provider], input_tokens, output_tokens)
+    return _table_cost(agent.model, price_id, input_tokens, output_tokens)
 
 
 def _table_cost(model: str, provider: str, input_tokens: int, output_tokens: int) -> float | None:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from dialectic.debate.phases import WRITER
 from dialectic.prompts import heading_levels, shift_headings
 from dialectic.transcript.schema import ContributionRecord, DebateRecord
 
@@ -93,13 +94,14 @@ def _number(value: float | int | None) -> str:
 
 
 def _contributions(items: list[ContributionRecord], kind: str, verbose: bool) -> list[str]:
-    titles = {"proposal": "Proposals", "critique": "Critiques", "refinement": "Refinements"}
-    lines = [f"#### {titles[kind]}", ""]
+    writer = WRITER.get(kind)
+    plural = writer.label if writer else f"{kind} contributions"
+    lines = [f"#### {plural[0].upper()}{plural[1:]}", ""]
     chosen = [c for c in items if c.type == kind]
     if not chosen:
-        return [*lines, f"No {titles[kind].lower()} in this round.", ""]
+        return [*lines, f"No {plural} in this round.", ""]
     for c in chosen:
-        if kind == "critique":
+        if writer is not None and writer.fanout == "peers":  # about other agents' work
             title = f"*{c.agentId}* → *{c.targetAgentId or 'all peers'}*"
         else:
             title = f"Agent *{c.agentId}*"
@@ -144,7 +146,9 @@ def render_report(
     out += ["## Rounds", ""]
     for round_record in record.rounds:
         out += [f"### Round {round_record.roundNumber}", ""]
-        for kind in ("proposal", "critique", "refinement"):
+        # The round's phases in order, then any contribution type this version does not know.
+        others = [c.type for c in round_record.contributions if c.type not in WRITER]
+        for kind in [*WRITER, *dict.fromkeys(others)]:
             out += _contributions(round_record.contributions, kind, verbose)
     out += ["### Final Synthesis", ""]
     if record.finalSolution:
@@ -190,15 +194,26 @@ def _outcome(record: DebateRecord) -> list[str]:
         out += [f"| {c.round} | {c.score:g} | {_cell(c.reason)} |" for c in record.consensus]
         out.append("")
     if record.failures:
-        out += ["## Failures", "", "| Agent | Phase | Round | Recovered | Error |", "|---|---|---|---|---|"]
         out += [
-            f"| {f.agentId} | {f.phase} | {f.round} | {'yes' if f.recovered else 'no'} | {_cell(f.error)} |"
+            "## Failures",
+            "",
+            "| Agent | Phase | Round | Kind | Recovered | Error |",
+            "|---|---|---|---|---|---|",
+        ]
+        out += [
+            f"| {f.agentId} | {f.phase} | {f.round} | {_failure_kind(f.transient)} | "
+            f"{'yes' if f.recovered else 'no'} | {_cell(f.error)} |"
             for f in record.failures
         ]
         out.append("")
     if record.usage:
         out += _usage(record.usage)
     return out
+
+
+def _failure_kind(transient: bool | None) -> str:
+    """transient: retrying later may help (the debate paused for it); permanent: it may not."""
+    return "" if transient is None else "transient" if transient else "permanent"
 
 
 def _usage(usage: dict[str, Any]) -> list[str]:

@@ -1,36 +1,44 @@
 """What the store knows about its debates: the rows of ``dialectic list`` and the detail of
-``dialectic show``, read from checkpoints (no second registry that could disagree with them)."""
+``dialectic show``, read from checkpoints (no second registry that could disagree with them).
+
+A debate is read through the checkpointer with a reader: the built-in debate graph (every
+built-in node, no extensions), compiled once per store. It reconstructs the state, where the
+debate stands and what it waits for, without importing the extensions a debate ran with: a
+debate whose extension no longer imports is listed and shown like any other.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
-from dialectic.graphs import store as stores
-from dialectic.graphs.routing import unrecovered_failures
-from dialectic.graphs.state import CLARIFICATION, DebateState
-from dialectic.runner.run import how_to_continue, open_existing
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import StateSnapshot
+
+from dialectic.debate.failures import unrecovered
+from dialectic.debate.pauses import ClarificationPause, by_urgency, read_pause, read_pauses
+from dialectic.debate.state import DebateState
+from dialectic.debate.status import debate_status
+from dialectic.runner import store as stores
+from dialectic.runner.run import read_stored, thread_config
 from dialectic.transcript.usage import summarize_usage
 
-_PAUSE_STATUS = {"provider_failure": "failed", "budget": "paused"}
+
+def reader(store: stores.Store) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """The built-in debate graph over this store, to read debates with (never to run them)."""
+    from dialectic.graphs.debate import GraphOptions, build_graph
+
+    return build_graph(GraphOptions(clarify=True, steer=True)).compile(checkpointer=store.saver)
 
 
-def status_of(snapshot: Any, running: bool) -> str:
-    """running, completed, degraded, failed, waiting_for_input, paused or interrupted."""
-    if running:
-        return "running"
-    values = snapshot.values or {}
-    if values.get("final_solution") is not None and not snapshot.next:
-        return "degraded" if unrecovered_failures(cast(DebateState, values)) else "completed"
-    kinds = [i.value.get("kind") for i in snapshot.interrupts if isinstance(i.value, dict)]
-    for kind in kinds:
-        if kind in _PAUSE_STATUS:
-            return _PAUSE_STATUS[kind]
-    if kinds:
-        return "waiting_for_input"
-    if any(task.error for task in snapshot.tasks):
-        return "failed"
-    return "interrupted"  # stopped by a kill, a crash or Ctrl-C, with work left to do
+def status_of(snapshot: StateSnapshot, running: bool) -> str:
+    return debate_status(
+        snapshot.values or {},
+        read_pauses(snapshot.interrupts),
+        finished=not snapshot.next,
+        errored=any(task.error for task in snapshot.tasks),
+        running=running,
+    )
 
 
 @dataclass
@@ -53,12 +61,12 @@ def _rounds_done(values: dict[str, Any]) -> int:
 def list_debates(db: str | None) -> list[DebateRow]:
     rows = []
     with stores.open_store(stores.db_url(db)) as store:
+        graph = reader(store)
         for debate_id in store.thread_ids():
-            try:
-                run = open_existing(store, debate_id)
-            except Exception:  # a foreign thread in a shared store: not ours to list
+            stored = read_stored(store, debate_id)
+            if stored is None:  # a foreign thread in a shared store: not ours to list
                 continue
-            snapshot = run.graph.get_state(run.config)
+            snapshot = graph.get_state(thread_config(debate_id))
             values = dict(snapshot.values)
             problem = str(values.get("problem", "")).strip().splitlines()
             rows.append(
@@ -66,10 +74,10 @@ def list_debates(db: str | None) -> list[DebateRow]:
                     id=debate_id,
                     status=status_of(snapshot, store.holder(debate_id) is not None),
                     rounds_done=_rounds_done(values),
-                    max_rounds=run.settings.config.debate.rounds,
-                    created_at=run.created_at,
+                    max_rounds=stored.rounds,
+                    created_at=stored.created_at,
                     problem=problem[0][:100] if problem else "",
-                    parent=run.parent_id,
+                    parent=stored.parent_id,
                 )
             )
     return sorted(rows, key=lambda row: row.created_at, reverse=True)
@@ -114,43 +122,61 @@ def _who(result: Any) -> str | None:
 
 def show_debate(db: str | None, debate_id: str, *, history: bool = False) -> DebateDetail:
     with stores.open_store(stores.db_url(db)) as store:
-        run = open_existing(store, debate_id)
-        snapshot = run.graph.get_state(run.config)
+        stores.validate_debate_id(debate_id)
+        stored = read_stored(store, debate_id, required=True)
+        assert stored is not None
+        graph = reader(store)
+        config = thread_config(debate_id)
+        snapshot = graph.get_state(config)
         values = dict(snapshot.values)
         holder = store.holder(debate_id)
         done = [who for task in snapshot.tasks if task.result is not None and (who := _who(task.result))]
         pending_calls = sum(1 for task in snapshot.tasks if task.result is None and not task.interrupts)
+        waiting = [(item.id, found) for item in snapshot.interrupts if (found := read_pause(item.value))]
+        pauses = by_urgency([found for _, found in waiting])
         detail = DebateDetail(
             id=debate_id,
             status=status_of(snapshot, holder is not None),
             round=int(values.get("round") or 0),
-            max_rounds=run.settings.config.debate.rounds,
+            max_rounds=stored.rounds,
             next=list(snapshot.next),
             done=done,
             pending_calls=pending_calls,
-            pending=[{"id": i.id, **i.value} for i in snapshot.interrupts if isinstance(i.value, dict)],
+            pending=[{"id": key, **found.model_dump(mode="json")} for key, found in waiting],
             usage=summarize_usage(values.get("usage", []))["total"],
-            created_at=run.created_at,
-            parent=run.parent_id,
+            created_at=stored.created_at,
+            parent=stored.parent_id,
             running_by=holder.describe() if holder else None,
             failures=[
-                {"agent": f.agent_id, "phase": f.phase, "round": f.round, "error": f.error}
-                for f in unrecovered_failures(cast(DebateState, values))
+                {
+                    "agent": f.agent_id,
+                    "phase": f.phase,
+                    "round": f.round,
+                    "error": f.error,
+                    "kind": _kind(f.transient),
+                }
+                for f in unrecovered(cast(DebateState, values))
             ],
             final_confidence=values["final_solution"].confidence if values.get("final_solution") else None,
         )
-        waiting = [p for p in detail.pending if p.get("kind")]
-        if waiting and detail.status == "waiting_for_input":
-            detail.how_to_continue = how_to_continue(str(waiting[0]["kind"]), debate_id)
-        detail.questions = [q for p in waiting if p["kind"] == CLARIFICATION for q in p.get("questions", [])]
+        if pauses and detail.status in ("waiting_for_input", "paused", "failed"):
+            detail.how_to_continue = pauses[0].how_to_continue(debate_id)
+        detail.questions = [
+            q.model_dump() for p in pauses if isinstance(p, ClarificationPause) for q in p.questions
+        ]
         if history:
-            detail.checkpoints = checkpoint_history(run)
+            detail.checkpoints = checkpoint_history(graph, config)
         return detail
 
 
-def checkpoint_history(run: Any) -> list[dict[str, Any]]:
+def _kind(transient: bool | None) -> str:
+    """How a failure was classified: transient (retrying later may help) or permanent."""
+    return "unknown" if transient is None else "transient" if transient else "permanent"
+
+
+def checkpoint_history(graph: CompiledStateGraph[Any, Any, Any, Any], config: Any) -> list[dict[str, Any]]:
     """Oldest first: each checkpoint's id, step, the nodes whose writes made it, and the round."""
-    snapshots = list(run.graph.get_state_history(run.config))[::-1]
+    snapshots = list(graph.get_state_history(config))[::-1]
     rows = []
     previous_next: tuple[str, ...] = ()
     for snapshot in snapshots:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dialectic.debate.clarifications import PendingQuestion
+from dialectic.debate.pauses import ClarificationPause, Pause, SteeringPause
 from dialectic.errors import InputError
-from dialectic.graphs.state import CLARIFICATION, STEERING
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -106,22 +107,21 @@ class HumanInput:
         self.answers = dict(answers) if answers is not None else None
         self.note = note
         self.suspend = suspend or _nothing
-        self.used: set[str] = set()
+        self.used: set[type[Pause]] = set()
 
-    def __call__(self, pending: list[dict[str, Any]], resumed: bool = False) -> dict[str, Any] | None:
+    def __call__(self, pending: list[Pause], resumed: bool = False) -> dict[str, Any] | None:
         given: dict[str, Any] = {}
         try:
             for pause in pending:
-                kind = pause.get("kind")
-                if kind == CLARIFICATION:
+                if isinstance(pause, ClarificationPause):
                     value: Any = self._answers(pause)
-                elif kind == STEERING:
+                elif isinstance(pause, SteeringPause):
                     value = self._note(pause, resumed)
                 else:
                     return None  # not a pause a person answers here (a budget, …)
                 if value is None:
                     return None
-                given[str(kind)] = value
+                given[pause.kind] = value
         except _Stopped:
             self.console.print()
             return None
@@ -130,31 +130,31 @@ class HumanInput:
     def unused(self) -> list[str]:
         """Warnings for command-line input that no pause asked for."""
         notes = []
-        if self.answers is not None and CLARIFICATION not in self.used:
+        if self.answers is not None and ClarificationPause not in self.used:
             notes.append("--answers was not used: the debate did not wait for clarification answers")
-        if self.note is not None and STEERING not in self.used:
+        if self.note is not None and SteeringPause not in self.used:
             notes.append("the steering note was not used: the debate did not wait for a note")
         return notes
 
-    def _answers(self, pause: Mapping[str, Any]) -> dict[str, str] | None:
+    def _answers(self, pause: ClarificationPause) -> dict[str, str] | None:
         known: dict[str, str] = {}
-        if self.answers is not None and CLARIFICATION not in self.used:
-            self.used.add(CLARIFICATION)
+        if self.answers is not None and ClarificationPause not in self.used:
+            self.used.add(ClarificationPause)
             if not self.interactive:
                 return self.answers  # the node warns about missing and unknown ids
             known = self.answers
         if not self.interactive:
             return None
         answers = dict(known)  # the file's answers first (the node warns about ids nobody asked)
-        todo = [q for q in pause["questions"] if q["id"] not in answers]
+        todo = [q for q in pause.questions if q.id not in answers]
         if todo:
             with self.suspend():
                 answers.update(self._ask(pause, todo))
         return answers
 
-    def _ask(self, pause: Mapping[str, Any], questions: list[dict[str, Any]]) -> dict[str, str]:
-        batch = int(pause.get("iteration", 1))
-        which = f" (follow-up batch {batch} of at most {pause.get('maxIterations')})" if batch > 1 else ""
+    def _ask(self, pause: ClarificationPause, questions: list[PendingQuestion]) -> dict[str, str]:
+        batch = pause.iteration
+        which = f" (follow-up batch {batch} of at most {pause.maxIterations})" if batch > 1 else ""
         self._say(
             f"\nThe agents have {len(questions)} question(s) before the debate starts{which}. "
             "Type an answer and press Enter; Enter alone answers NA."
@@ -162,22 +162,22 @@ class HumanInput:
         answers: dict[str, str] = {}
         agent = None
         for question in questions:
-            if question["agentId"] != agent:
-                agent = question["agentId"]
-                self._say(f"\n{question['agentName']} ({question['role']}, {agent})")
-            self._say(f"  {question['id']}: {question['question']}")
-            answers[question["id"]] = self._read("  answer> ")
+            if question.agentId != agent:
+                agent = question.agentId
+                self._say(f"\n{question.agentName} ({question.role}, {agent})")
+            self._say(f"  {question.id}: {question.question}")
+            answers[question.id] = self._read("  answer> ")
         return answers
 
-    def _note(self, pause: Mapping[str, Any], resumed: bool) -> dict[str, str] | None:
-        if self.note is not None and STEERING not in self.used:
-            self.used.add(STEERING)
+    def _note(self, pause: SteeringPause, resumed: bool) -> dict[str, str] | None:
+        if self.note is not None and SteeringPause not in self.used:
+            self.used.add(SteeringPause)
             return {"note": self.note}
         if self.interactive:
-            round_number = int(pause.get("round", 0))
+            round_number = pause.round
             with self.suspend():
                 self._say(
-                    f"\nRound {round_number} of {pause.get('rounds')} is done. Add a note for the agents "
+                    f"\nRound {round_number} of {pause.rounds} is done. Add a note for the agents "
                     f"and the judge (they see it from round {round_number + 1} on), or press Enter to continue."
                 )
                 return {"note": self._read("note> ")}
@@ -202,17 +202,17 @@ def _nothing() -> Iterator[None]:
     yield
 
 
-def pause_lines(pending: list[dict[str, Any]]) -> list[str]:
+def pause_lines(pending: Sequence[Pause]) -> list[str]:
     """What a paused debate waits for, for stderr: the questions grouped by agent."""
     lines = []
     for pause in pending:
-        if pause.get("kind") != CLARIFICATION:
+        if not isinstance(pause, ClarificationPause):
             continue
-        lines.append(f"clarifying questions (batch {pause.get('iteration')}):")
+        lines.append(f"clarifying questions (batch {pause.iteration}):")
         agent = None
-        for question in pause.get("questions", []):
-            if question["agentId"] != agent:
-                agent = question["agentId"]
-                lines.append(f"  {question['agentName']} ({question['role']}, {agent})")
-            lines.append(f"    {question['id']}: {question['question']}")
+        for question in pause.questions:
+            if question.agentId != agent:
+                agent = question.agentId
+                lines.append(f"  {question.agentName} ({question.role}, {agent})")
+            lines.append(f"    {question.id}: {question.question}")
     return lines

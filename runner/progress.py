@@ -14,18 +14,8 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+from dialectic.debate.phases import label
 from dialectic.transcript.schema import DebateRecord
-
-_PHASE_LABEL = {
-    "clarify": "clarifying questions",
-    "propose": "proposals",
-    "critique": "critiques",
-    "refine": "refinements",
-    "summarize": "summaries",
-    "judge_summary": "judge summary",
-    "convergence": "convergence check",
-    "synthesize": "synthesis",
-}
 
 
 class Progress:
@@ -59,7 +49,7 @@ class Progress:
             self.round = int(event["round"])
         elif kind == "call_started":
             self.phase = str(event.get("phase"))
-            self.agent_state[agent] = f"{_PHASE_LABEL.get(self.phase, self.phase)}…"
+            self.agent_state[agent] = f"{label(self.phase)}…"
         elif kind == "call_finished":
             tokens = int(event.get("tokens") or 0)
             self.tokens += tokens
@@ -103,7 +93,7 @@ class Progress:
                 extra = f" + {summaries[0]} summaries"
         failures = f", {failed} failed" if failed else ""
         self._line(
-            f"round {round_number}/{self.rounds} {_PHASE_LABEL.get(phase, phase)}: {calls} calls{extra}{failures}, {tokens:,} tokens"
+            f"round {round_number}/{self.rounds} {label(phase)}: {calls} calls{extra}{failures}, {tokens:,} tokens"
         )
 
     def _line(self, text: str) -> None:
@@ -113,7 +103,7 @@ class Progress:
     def _render(self) -> Table:
         elapsed = time.monotonic() - self.started
         table = Table(
-            title=f"round {self.round}/{self.rounds} · {_PHASE_LABEL.get(self.phase, self.phase)} · {self.tokens:,} tokens · {elapsed:.1f}s",
+            title=f"round {self.round}/{self.rounds} · {label(self.phase)} · {self.tokens:,} tokens · {elapsed:.1f}s",
             title_justify="left",
             show_edge=False,
         )

@@ -4,7 +4,7 @@ debate JSON current, and say how it ended. ``start_debate``, ``resume_debate`` a
 
 from __future__ import annotations
 
-import threading
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,14 +13,16 @@ from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointMetadata
+from langgraph.errors import GraphDrained
+from langgraph.runtime import RunControl
 from langgraph.types import Command, StreamMode
 
 from dialectic.configs.settings import RunSettings
-from dialectic.errors import InputError, ProviderError
-from dialectic.graphs import store as stores
-from dialectic.graphs.context import DebateContext
-from dialectic.graphs.routing import unrecovered_failures
-from dialectic.graphs.state import CLARIFICATION, STEERING, DebateState
+from dialectic.debate.context import DebateContext
+from dialectic.debate.pauses import BudgetPause, Pause, by_urgency, read_pause, read_pauses
+from dialectic.debate.status import debate_status
+from dialectic.errors import ExitCode, InputError, ProviderError
+from dialectic.runner import store as stores
 from dialectic.transcript.export import to_record
 from dialectic.transcript.files import write_record
 from dialectic.transcript.schema import DebateRecord
@@ -30,33 +32,20 @@ if TYPE_CHECKING:
 
 EventHandler = Callable[[dict[str, Any]], None]
 # Given the pauses a debate waits at (and whether the user resumed it at them), the input for
-# each by interrupt kind, or None to stay paused: how a terminal or the command line's files
-# answer in the same process.
-Respond = Callable[[list[dict[str, Any]], bool], Mapping[str, Any] | None]
+# each by pause kind, or None to stay paused: how a terminal or the command line's files answer
+# in the same process.
+Respond = Callable[[list[Pause], bool], Mapping[str, Any] | None]
 SETTINGS_KEY = "dialectic_settings"
 CREATED_KEY = "dialectic_created_at"
 PARENT_KEY = "dialectic_parent"
 
-EXIT_OK, EXIT_BUG, EXIT_PROVIDER, EXIT_PAUSED, EXIT_INTERRUPTED = 0, 1, 3, 5, 130
 
-# Pauses that resume without any input from the user.
-_CONTINUE_WITHOUT_INPUT = {"provider_failure", "budget"}
-# How to give the input a pause of each kind waits for ({id}: the debate id).
-_HOW_TO_ANSWER: dict[str, str] = {
-    CLARIFICATION: (
-        "see the questions with `dialectic show {id} --json`, then answer them with "
-        '`dialectic resume {id} --answers FILE` (FILE: a JSON object like {{"q1": "your answer"}}; '
-        "a question left out is answered NA)"
-    ),
-    STEERING: (
-        'add a note with `dialectic resume {id} --note "…"` (or --note-file FILE), '
-        "or continue without one: `dialectic resume {id}`"
-    ),
-}
-
-
-def how_to_continue(kind: str, debate_id: str) -> str:
-    return _HOW_TO_ANSWER.get(kind, "`dialectic show {id}` lists what it waits for").format(id=debate_id)
+def graph_concurrency(calls: int) -> int:
+    """LangGraph's ``max_concurrency`` for a streamed run that makes up to ``calls`` LLM calls at
+    once: one worker more, for the stream loop's waiter, which shares the pool (with a pool of
+    ``calls`` workers a run would make fewer calls at once, and a pool of 1 never starts a node;
+    measured on langgraph 1.2.24). The exact cap is the context's gate (DebateContext.gate)."""
+    return calls + 1
 
 
 # Warnings already given in this process (a notebook running many debates sees each once).
@@ -71,29 +60,20 @@ class DebateResult:
     record: DebateRecord
     json_path: Path
     message: str | None = None
-    pending: list[dict[str, Any]] = field(default_factory=list)
+    pending: list[Pause] = field(default_factory=list)
     already_complete: bool = False
 
     @property
     def resume_command(self) -> str:
-        """The command that continues this debate, with a budget that covers its next phase."""
-        command = f"dialectic resume {self.debate_id}"
+        """The command that continues this debate (with a budget that covers its next phase)."""
         for pause in self.pending:
-            if pause.get("kind") == "budget":
-                if pause.get("max_tokens") and pause["projected_tokens"] > pause["max_tokens"]:
-                    command += f" --max-tokens {_round_up(pause['projected_tokens'] * 1.5)}"
-                if pause.get("max_usd") and (pause.get("projected_usd") or 0) > pause["max_usd"]:
-                    command += f" --max-cost {pause['projected_usd'] * 1.5:.2f}"
-        return command
+            if isinstance(pause, BudgetPause):
+                return pause.resume_command(self.debate_id)
+        return f"dialectic resume {self.debate_id}"
 
     @property
     def solution(self) -> str | None:
         return self.record.finalSolution.description if self.record.finalSolution else None
-
-
-def _round_up(value: float) -> int:
-    step = 10 ** max(0, len(str(int(value))) - 2)
-    return int(-(-value // step) * step)
 
 
 def utc_now() -> str:
@@ -119,7 +99,7 @@ class DebateRun:
         created_at: str,
         parent_id: str | None = None,
         on_event: EventHandler | None = None,
-        stop: threading.Event | None = None,
+        control: RunControl | None = None,
         extensions: Sequence[Extension] = (),
     ) -> None:
         from dialectic.extensions.loading import with_extensions
@@ -132,7 +112,9 @@ class DebateRun:
         self.created_at = created_at
         self.parent_id = parent_id
         self.on_event = on_event or (lambda event: None)
-        self.stop = stop or threading.Event()
+        # Asked to drain (Ctrl-C), LangGraph stops at the next step boundary, every finished
+        # call checkpointed, and raises GraphDrained.
+        self.control = control or RunControl()
         self.graph = build_graph(options_for(settings, extensions)).compile(checkpointer=saver)
         self.context = DebateContext(settings)
         self.tracing = tracing_for(settings)
@@ -142,9 +124,7 @@ class DebateRun:
         self.config: RunnableConfig = {
             **thread_config(debate_id),
             "metadata": metadata,
-            # LLM calls are capped by the context's gate; LangGraph's own pool must stay larger, as
-            # its stream loop takes a worker of the pool too (a pool of 1 would deadlock).
-            "max_concurrency": settings.config.debate.maxConcurrency + 64,
+            "max_concurrency": graph_concurrency(settings.config.debate.maxConcurrency),
             "recursion_limit": 100 + 12 * settings.config.debate.rounds,
         }
         self.json_path = stores.debate_json_path(debate_id)
@@ -191,31 +171,25 @@ class DebateRun:
                 stream_mode=modes,
                 version="v2",
                 durability="sync",
+                control=self.control,
             ):
                 if part["type"] == "values":
                     self.save(dict(part["data"]), "running")
-                    if self.stop.is_set():  # asked to stop: the step just ended is checkpointed
-                        break
                 elif part["type"] == "custom":
                     self.on_event(part["data"])
-        except KeyboardInterrupt:
+        except (GraphDrained, KeyboardInterrupt):
             record = self.save(self.state(), "interrupted")
             return DebateResult(
-                self.debate_id, "interrupted", EXIT_INTERRUPTED, record, self.json_path, "interrupted"
+                self.debate_id, "interrupted", ExitCode.INTERRUPTED, record, self.json_path, "interrupted"
             )
         except ProviderError as exc:
             record = self.save(self.state(), "failed")
-            return DebateResult(self.debate_id, "failed", EXIT_PROVIDER, record, self.json_path, str(exc))
+            return DebateResult(self.debate_id, "failed", ExitCode.PROVIDER, record, self.json_path, str(exc))
         except BaseException:
             self.save(self.state(), "failed")
             raise
         finally:
             self.tracing.flush()
-        if self.stop.is_set():
-            record = self.save(self.state(), "interrupted")
-            return DebateResult(
-                self.debate_id, "interrupted", EXIT_INTERRUPTED, record, self.json_path, "interrupted"
-            )
         return self.outcome()
 
     def _warn_once(self, message: str | None) -> None:
@@ -226,64 +200,30 @@ class DebateRun:
     def outcome(self, *, already_complete: bool = False) -> DebateResult:
         snapshot = self.graph.get_state(self.config)
         state = dict(snapshot.values)
-        pending = [dict(i.value) for i in snapshot.interrupts if isinstance(i.value, dict)]
-        provider = [p for p in pending if p.get("kind") == "provider_failure"]
-        if provider:
+        pending = by_urgency(read_pauses(snapshot.interrupts))
+        status = debate_status(state, pending, finished=not snapshot.next)
+        if status == "interrupted":  # the run ended by itself with work left and no pause: a bug
             record = self.save(state, "failed")
-            first = provider[0]
-            message = (
-                f"too few agents left in {first['phase']} of round {first['round']} "
-                f"({len(first['taking_part'])} of the {first['needed']} needed): "
-                f"{first['errors'][0] if first['errors'] else 'provider failure'}"
-            )
-            return DebateResult(
-                self.debate_id, "failed", EXIT_PROVIDER, record, self.json_path, message, pending
-            )
-        budget = [p for p in pending if p.get("kind") == "budget"]
-        if budget:
-            record = self.save(state, "paused", stop_reason="budget")
-            return DebateResult(
-                self.debate_id,
-                "paused",
-                EXIT_PAUSED,
-                record,
-                self.json_path,
-                budget_message(budget[0]),
-                pending,
-            )
-        if pending:
-            record = self.save(state, "waiting_for_input")
-            kind = str(pending[0].get("kind"))
-            return DebateResult(
-                self.debate_id,
-                "waiting_for_input",
-                EXIT_PAUSED,
-                record,
-                self.json_path,
-                f"waiting for input ({kind}): {how_to_continue(kind, self.debate_id)}",
-                pending,
-            )
-        if state.get("final_solution") is None:
-            record = self.save(state, "failed")
-            return DebateResult(
-                self.debate_id,
-                "failed",
-                EXIT_BUG,
-                record,
-                self.json_path,
-                "the debate stopped without a final solution",
-            )
-        status = "degraded" if unrecovered_failures(cast(DebateState, state)) else "completed"
-        record = self.save(state, status)
+            message = "the debate stopped without a final solution"
+            return DebateResult(self.debate_id, "failed", ExitCode.BUG, record, self.json_path, message)
+        first = pending[0] if pending else None
+        record = self.save(state, status, stop_reason="budget" if isinstance(first, BudgetPause) else None)
         return DebateResult(
-            self.debate_id, status, EXIT_OK, record, self.json_path, already_complete=already_complete
+            self.debate_id,
+            status,
+            first.exit_code if first else ExitCode.OK,
+            record,
+            self.json_path,
+            first.describe(self.debate_id) if first else None,
+            pending,
+            already_complete=already_complete,
         )
 
     def resume_input(self, given: Mapping[str, Any] | None = None) -> Any:
-        """What to send the graph to continue: a value for each pending interrupt, or nothing.
+        """What to send the graph to continue: a value for each pending pause, or nothing.
 
-        ``given`` maps an interrupt kind to the user's input for it (answers, a note, …); a
-        pause that needs no input (provider failure, budget) is simply continued.
+        ``given`` maps a pause's kind to the user's input for it (answers, a note, …); a pause
+        that needs no input (a provider failure, a budget) is simply continued.
         """
         snapshot = self.graph.get_state(self.config)
         if not snapshot.interrupts:
@@ -291,25 +231,28 @@ class DebateRun:
         given = given or {}
         values: dict[str, Any] = {}
         for item in snapshot.interrupts:
-            kind = str(item.value.get("kind")) if isinstance(item.value, dict) else "unknown"
-            if kind in given:
-                values[item.id] = given[kind]
-            elif kind in _CONTINUE_WITHOUT_INPUT:
+            pause = read_pause(item.value)
+            if pause is None:
+                raise InputError(
+                    f"debate {self.debate_id} waits at a pause this version of dialectic does not know "
+                    f"({item.value!r}); resume it with the version that started it"
+                )
+            if pause.kind in given:
+                values[item.id] = given[pause.kind]
+            elif not pause.needs_input:
                 values[item.id] = {"continue": True}
             else:
-                how = how_to_continue(kind, self.debate_id)
-                raise InputError(f"debate {self.debate_id} is waiting for input ({kind}); {how}")
+                raise InputError(
+                    f"debate {self.debate_id} is waiting for input ({pause.kind}); "
+                    f"{pause.how_to_continue(self.debate_id)}"
+                )
         return Command(resume=values)
 
     def proceed(self, given: Mapping[str, Any] | None, respond: Respond | None) -> DebateResult:
         """Continue from the last checkpoint. The pause at hand gets ``given``, else what
         ``respond`` gives (None leaves it paused); later pauses are put to ``respond``."""
         snapshot = self.graph.get_state(self.config)
-        waiting = [
-            dict(i.value)
-            for i in snapshot.interrupts
-            if isinstance(i.value, dict) and i.value.get("kind") not in _CONTINUE_WITHOUT_INPUT
-        ]
+        waiting = [p for p in read_pauses(snapshot.interrupts) if p.needs_input]
         if waiting and given is None and respond is not None:
             given = respond(waiting, True)
             if given is None:
@@ -326,23 +269,6 @@ class DebateRun:
         return result
 
 
-def budget_message(pause: Mapping[str, Any]) -> str:
-    spent = f"{pause['spent_tokens']:,} tokens" + (
-        f" (${pause['spent_usd']:.4f})" if pause.get("spent_usd") is not None else ""
-    )
-    limits = [
-        f"--max-tokens {pause['max_tokens']}" if pause.get("max_tokens") else "",
-        f"--max-cost {pause['max_usd']}" if pause.get("max_usd") else "",
-    ]
-    projected = f"{pause['projected_tokens']:,} tokens" + (
-        f" (${pause['projected_usd']:.4f})" if pause.get("projected_usd") is not None else ""
-    )
-    return (
-        f"budget reached: {spent} spent; the next phase ({pause['phase']}, {pause['calls']} calls) would bring it to "
-        f"about {projected}, over {' and '.join(x for x in limits if x)}"
-    )
-
-
 def start_debate(
     problem: str,
     settings: RunSettings,
@@ -350,12 +276,12 @@ def start_debate(
     debate_id: str | None = None,
     db: str | None = None,
     on_event: EventHandler | None = None,
-    stop: threading.Event | None = None,
+    control: RunControl | None = None,
     respond: Respond | None = None,
     extensions: Sequence[Extension] = (),
 ) -> DebateResult:
     """Run a new debate to its end (or its first pause that ``respond`` does not answer, or
-    failure, or until ``stop`` is set: then it stops after the step in progress, whose calls are
+    failure, or until ``control`` is drained: then it stops after the step in progress, whose calls are
     saved). ``extensions`` are extension functions given from Python, beside those the settings
     name."""
     debate_id = stores.validate_debate_id(debate_id) if debate_id is not None else stores.new_debate_id()
@@ -374,10 +300,53 @@ def start_debate(
             settings,
             created_at=utc_now(),
             on_event=on_event,
-            stop=stop,
+            control=control,
             extensions=extensions,
         )
         return run.answered(run.execute({"problem": problem}), respond)
+
+
+@dataclass(frozen=True)
+class StoredDebate:
+    """What a debate's latest checkpoint says about it, besides its state."""
+
+    settings_json: str
+    created_at: str
+    parent_id: str | None
+
+    def settings(self) -> RunSettings:
+        return RunSettings.from_json(self.settings_json)
+
+    @property
+    def rounds(self) -> int:
+        """Its rounds, read leniently (settings saved by another version may not validate)."""
+        try:
+            return int(json.loads(self.settings_json)["config"]["debate"]["rounds"])
+        except (ValueError, KeyError, TypeError):
+            return 0
+
+
+def read_stored(store: stores.Store, debate_id: str, *, required: bool = False) -> StoredDebate | None:
+    """A debate's settings, creation time and parent from its latest checkpoint's metadata; None
+    for a thread dialectic did not write (or, with ``required``, an error naming the problem)."""
+    stores.validate_debate_id(debate_id)
+    latest = store.saver.get_tuple(thread_config(debate_id))
+    if latest is None:
+        if not required:
+            return None
+        raise InputError(
+            f"no debate {debate_id!r} in {stores.redact(store.url)}; `dialectic list` shows the debates there"
+        )
+    metadata: dict[str, Any] = dict(latest.metadata or {})
+    if SETTINGS_KEY not in metadata:
+        if not required:
+            return None
+        raise InputError(
+            f"debate {debate_id!r} in {stores.redact(store.url)} was not written by dialectic (no settings)"
+        )
+    return StoredDebate(
+        str(metadata[SETTINGS_KEY]), str(metadata.get(CREATED_KEY) or utc_now()), metadata.get(PARENT_KEY)
+    )
 
 
 def open_existing(
@@ -388,24 +357,15 @@ def open_existing(
     extensions: Sequence[Extension] = (),
 ) -> DebateRun:
     """The run of a debate already in the store, with the settings it started with."""
-    stores.validate_debate_id(debate_id)
-    latest = store.saver.get_tuple(thread_config(debate_id))
-    if latest is None:
-        raise InputError(
-            f"no debate {debate_id!r} in {stores.redact(store.url)}; `dialectic list` shows the debates there"
-        )
-    metadata: dict[str, Any] = dict(latest.metadata or {})
-    if SETTINGS_KEY not in metadata:
-        raise InputError(
-            f"debate {debate_id!r} in {stores.redact(store.url)} was not written by dialectic (no settings)"
-        )
-    settings = RunSettings.from_json(metadata[SETTINGS_KEY])
+    stored = read_stored(store, debate_id, required=True)
+    assert stored is not None
+    settings = stored.settings()
     return DebateRun(
         store.saver,
         debate_id,
         adjust(settings) if adjust else settings,
-        created_at=str(metadata.get(CREATED_KEY) or utc_now()),
-        parent_id=metadata.get(PARENT_KEY),
+        created_at=stored.created_at,
+        parent_id=stored.parent_id,
         on_event=on_event,
         extensions=extensions,
     )
@@ -418,7 +378,7 @@ def resume_debate(
     on_event: EventHandler | None = None,
     given: Mapping[str, Any] | None = None,
     settings: Callable[[RunSettings], RunSettings] | None = None,
-    stop: threading.Event | None = None,
+    control: RunControl | None = None,
     respond: Respond | None = None,
     extensions: Sequence[Extension] = (),
 ) -> DebateResult:
@@ -431,7 +391,7 @@ def resume_debate(
     """
     with stores.open_store(stores.db_url(db)) as store, store.writer(debate_id, "dialectic resume"):
         run = open_existing(store, debate_id, on_event, settings, extensions)
-        run.stop = stop or run.stop
+        run.control = control or run.control
         snapshot = run.graph.get_state(run.config)
         if not snapshot.next and snapshot.values.get("final_solution") is not None:
             return run.outcome(already_complete=True)
@@ -446,7 +406,7 @@ def fork_debate(
     settings: Callable[[RunSettings], RunSettings] | None = None,
     db: str | None = None,
     on_event: EventHandler | None = None,
-    stop: threading.Event | None = None,
+    control: RunControl | None = None,
     respond: Respond | None = None,
 ) -> DebateResult:
     """A new debate that starts from a past checkpoint of another; the original is untouched.
@@ -470,7 +430,7 @@ def fork_debate(
                 created_at=utc_now(),
                 parent_id=source_id,
                 on_event=on_event,
-                stop=stop,
+                control=control,
             )
             return run.proceed(None, respond)
 

@@ -29,6 +29,8 @@ _SCRUBBED = (
     "LANGCHAIN_TRACING_V2",
     "LANGSMITH_API_KEY",
     "LANGCHAIN_API_KEY",
+    "OLLAMA_HOST",  # the ollama client reads these itself
+    "OLLAMA_API_KEY",
 )
 
 

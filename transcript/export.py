@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dialectic.configs.settings import RunSettings
-from dialectic.graphs.routing import unrecovered_failures
-from dialectic.graphs.state import Contribution, DebateState, ExtensionRun, Summary
+from dialectic.debate.failures import unrecovered as unrecovered_failures
+from dialectic.debate.state import Contribution, DebateState, ExtensionRun, Summary
 from dialectic.transcript.schema import (
     ClarificationGroupRecord,
     ConsensusRecord,
@@ -156,6 +156,7 @@ def to_record(
                 error=f.error,
                 timestamp=f.timestamp,
                 recovered=f not in unrecovered,
+                transient=f.transient,
             )
             for f in failures
         ]

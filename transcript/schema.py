@@ -100,6 +100,8 @@ class FailureRecord(_Record):
     error: str
     timestamp: str | None = None
     recovered: bool = False
+    # Whether retrying later may help (an outage) or not (a rejected key, an invalid reply).
+    transient: bool | None = None
 
 
 class DebateRecord(_Record):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from dialectic.graphs.state import CallUsage
+from dialectic.debate.state import CallUsage
 
 
 def _bucket() -> dict[str, Any]:

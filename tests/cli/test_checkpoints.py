@@ -219,7 +219,8 @@ def test_second_ctrl_c_exits_at_once_and_keeps_the_checkpoints(isolated: Path):
 
 
 def test_one_writer_per_debate(isolated: Path, store_url: str):
-    debate = Debate(isolated, store_url, latency_ms=4000)
+    # Its calls never finish while the test looks at it (the process is killed at the end).
+    debate = Debate(isolated, store_url, latency_ms=600_000)
     process = debate.start("debate", "--offline", "-r", "1", "--id", "busy", PROBLEM)
     try:
         debate.wait_for(lambda ev: any(e["event"] == "start" for e in ev))

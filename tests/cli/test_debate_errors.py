@@ -205,9 +205,24 @@ def test_bad_config(cli, isolated: Path):
                 "unknown provider",
                 run("provider.json"),
                 4,
-                ("agents[0].provider", "anthropic", "openai", "openrouter", "offline"),
+                ("agents[0].provider", "'acme'", "openai", "openrouter", "ollama", "offline"),
                 files={
                     "provider.json": config_text(
+                        agent("a1", "architect", provider="acme"), agent("a2", "kiss")
+                    )
+                },
+            ),
+            Case(
+                "provider whose integration is not installed",
+                run("anthropic.json"),
+                4,
+                (
+                    "provider 'anthropic' (a1)",
+                    "langchain_anthropic",
+                    "pip install 'dialectic-debate[anthropic]'",
+                ),
+                files={
+                    "anthropic.json": config_text(
                         agent("a1", "architect", provider="anthropic"), agent("a2", "kiss")
                     )
                 },
@@ -226,7 +241,7 @@ def test_bad_config(cli, isolated: Path):
 
 
 def test_unknown_provider_without_judge_block_blames_only_the_agent(cli, isolated: Path):
-    text = config_text(agent("a1", "architect", provider="anthropic"), agent("a2", "kiss"), judge=None)
+    text = config_text(agent("a1", "architect", provider="acme"), agent("a2", "kiss"), judge=None)
     (isolated / "cfg.json").write_text(text)
     line = error_line(cli("debate", "-c", "cfg.json", PROBLEM), 4)
     assert "agents[0].provider" in line

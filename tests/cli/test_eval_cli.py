@@ -125,7 +125,7 @@ BAD_INPUTS = {
         {"provider.json": {"agents": [{**EVALUATOR, "provider": "claude"}]}},
         ["-c", "provider.json", "-d", SAVED],
         4,
-        "agents[0].provider: Input should be 'openai', 'openrouter' or 'offline' (got 'claude')",
+        "agents[0].provider: unknown provider 'claude': use one of openai, openrouter,",
     ),
     "no enabled evaluator": (
         {"disabled.json": {"agents": [{**EVALUATOR, "enabled": False}]}},

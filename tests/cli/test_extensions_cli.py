@@ -167,3 +167,20 @@ def test_extension_runs_survive_a_failure_and_are_not_repeated_by_resume(cli, is
     assert (isolated / "runs.txt").read_text().split() == ["1", "2"]  # checkpointed: not run again
     saved = json.loads((isolated / "debates" / "res-1.json").read_text())
     assert [run["data"] for run in saved["extensions"]["counter"]["runs"]] == [1, 2]
+
+
+def test_list_and_show_read_a_debate_whose_extension_no_longer_imports(cli, isolated: Path):
+    """The catalog reads debates through the checkpointer and never imports their extensions."""
+    write_config(isolated, [{"name": "tally", "callable": "checks.py:after_refinements", "after": "refine"}])
+    first = cli("debate", "--id", "with-ext", "--steer", "-r", "2", PROBLEM)
+    assert first.code == 5, first.stderr  # paused for a steering note after round 1
+    (isolated / "checks.py").unlink()  # the extension's code is gone
+    listed = cli("list", "--json")
+    assert listed.code == 0, listed.stderr
+    assert [(row["id"], row["status"]) for row in listed.json()] == [("with-ext", "waiting_for_input")]
+    shown = cli("show", "with-ext")
+    assert shown.code == 0, shown.stderr
+    assert "debate with-ext: waiting_for_input" in shown.stdout and "next: steer" in shown.stdout
+    resumed = cli("resume", "with-ext")
+    assert resumed.code == 4 and "tally" in resumed.stderr  # running it needs the code: one clear line
+    assert resumed.stderr.count("\n") == 1

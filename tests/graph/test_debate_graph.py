@@ -162,9 +162,16 @@ def test_convergence_below_threshold_runs_all_rounds():
     assert [s.round for s in state["consensus"]] == [1]  # no check after the last round
 
 
-def test_a_failing_critic_degrades_but_does_not_stop_the_debate(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("DIALECTIC_OFFLINE_FAIL", "agent-kiss:critique")
-    run = new_run(make_settings(rounds=1))
+@pytest.mark.parametrize(
+    ("failure", "debate"),
+    [("503", {"onTransientFailure": "degrade"}), ("401", {})],
+    ids=["outage-with-degrade", "rejected-key"],
+)
+def test_a_failing_critic_degrades_but_does_not_stop_the_debate(
+    monkeypatch: pytest.MonkeyPatch, failure: str, debate: dict[str, Any]
+):
+    monkeypatch.setenv("DIALECTIC_OFFLINE_FAIL", f"agent-kiss:critique:{failure}")
+    run = new_run(make_settings(rounds=1, **debate))
     result = run.execute({"problem": PROBLEM})
     assert result.status == "degraded" and result.exit_code == 0
     state = run.state()
@@ -210,7 +217,8 @@ def test_judge_failure_stops_with_exit_3_and_resume_reruns_only_the_judge(
     assert made == 3 + 6 + 3
 
     monkeypatch.delenv("DIALECTIC_OFFLINE_FAIL")
-    resumed = new_run(settings, saver).execute(None)
+    run = new_run(settings, saver)
+    resumed = run.execute(run.resume_input())
     assert resumed.status == "completed"
     assert [c["phase"] for c in calls(call_log)[made:]] == ["synthesize"]
 

@@ -13,10 +13,10 @@ from pydantic import Field
 from dialectic.configs.schema import AgentConfig
 from dialectic.errors import ProviderError
 from dialectic.evaluation.parsing import first_json_object, read_verdict
-from dialectic.evaluation.run import compare_debates, score_debate
+from dialectic.evaluation.state import EvaluationContext, EvaluationTask, Prompt
 from dialectic.graphs.evaluation import build_graph
-from dialectic.graphs.evaluation_state import EvaluationContext, EvaluationTask, Prompt
 from dialectic.nodes.evaluate import _ask, unusable
+from dialectic.runner.evaluation import compare_debates, score_debate
 
 
 def eval_config(tmp_path, count=2):
@@ -121,7 +121,7 @@ def test_a_server_rejecting_response_formats_gets_the_plain_prompt():
     model = RejectsResponseFormat()
     context = EvaluationContext(members={"ev": member}, prompts={("ev", "AB"): Prompt("system", "user")})
     context._models["ev"] = model
-    reply = _ask(EvaluationTask(evaluator_id="ev", run=1, order="AB"), context, "compare")
+    reply = _ask(EvaluationTask(evaluator_id="ev", run=1, order="AB"), context, "compare", 1)
     assert read_verdict(first_json_object(reply.text)) == "2"
     assert model.calls == [["response_format"], []]
 

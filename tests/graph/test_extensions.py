@@ -156,11 +156,11 @@ def test_notes_reach_later_prompts_of_the_agents_and_the_judge(monkeypatch: pyte
         )
         return original_text(self, meta, messages, rng)
 
-    def spy_structured(self, name, schema, meta, messages, rng):
+    def spy_structured(self, schema, meta, messages, rng):
         prompts.append(
             (meta["dialectic_agent"], meta["dialectic_phase"], meta["dialectic_round"], messages[-1].content)
         )
-        return original_structured(self, name, schema, meta, messages, rng)
+        return original_structured(self, schema, meta, messages, rng)
 
     monkeypatch.setattr(offline.OfflineChatModel, "_text", spy_text)
     monkeypatch.setattr(offline.OfflineChatModel, "_structured", spy_structured)
@@ -193,10 +193,10 @@ def test_the_judge_sees_notes_left_at_the_end_of_the_last_round(monkeypatch: pyt
     judge_prompts: list[str] = []
     original = offline.OfflineChatModel._structured
 
-    def spy(self, name, schema, meta, messages, rng):
+    def spy(self, schema, meta, messages, rng):
         if meta["dialectic_phase"] == "synthesize":
             judge_prompts.append(messages[-1].content)
-        return original(self, name, schema, meta, messages, rng)
+        return original(self, schema, meta, messages, rng)
 
     monkeypatch.setattr(offline.OfflineChatModel, "_structured", spy)
     tally = Extension(
@@ -246,7 +246,7 @@ def test_a_raising_extension_is_a_recorded_failure_and_the_debate_completes() ->
     runs = result.record.dump()["extensions"]["broken"]["runs"]
     assert [r.get("failed") for r in runs] == [True, True]
     report = render_report(result.record)
-    assert "| broken | extension | 1 | no |" in report
+    assert "| broken | extension | 1 |  | no |" in report
 
 
 @pytest.mark.parametrize(
@@ -279,7 +279,8 @@ def test_extension_runs_are_checkpointed_and_not_repeated_on_resume(monkeypatch:
     assert [s["round"] for s in recorder.seen] == [1, 2]
 
     monkeypatch.delenv("DIALECTIC_OFFLINE_FAIL")
-    resumed = run_with([Extension("probe", recorder, after="round")], settings, saver).execute(None)
+    again = run_with([Extension("probe", recorder, after="round")], settings, saver)
+    resumed = again.execute(again.resume_input())  # the provider pause continues: the judge again
     assert resumed.status == "completed"
     assert [s["round"] for s in recorder.seen] == [1, 2]  # not run again
     assert len(resumed.record.dump()["extensions"]["probe"]["runs"]) == 2

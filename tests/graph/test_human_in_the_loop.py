@@ -13,7 +13,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from dialectic.configs.loader import validate_config
 from dialectic.configs.settings import RunSettings, resolve_settings
-from dialectic.graphs.clarifications import normalized
+from dialectic.debate.clarifications import normalized
+from dialectic.debate.pauses import ClarificationPause, SteeringPause
 from dialectic.graphs.debate import GraphOptions, build_graph, options_for
 from dialectic.providers import offline_text
 from dialectic.providers.offline import META_AGENT, META_PHASE, META_ROUND, OfflineChatModel
@@ -64,8 +65,8 @@ class Harness:
 def questions(result: DebateResult) -> list[dict[str, Any]]:
     assert result.status == "waiting_for_input" and result.exit_code == 5, result.message
     (pause,) = result.pending
-    assert pause["kind"] == "clarification"
-    return list(pause["questions"])
+    assert isinstance(pause, ClarificationPause)
+    return [question.model_dump() for question in pause.questions]
 
 
 @pytest.fixture
@@ -184,7 +185,7 @@ def test_an_agent_that_asks_nothing_is_done_while_another_goes_on_to_the_cap(
     for batch in (1, 2, 3):
         (asked,) = questions(result)
         assert asked["id"] == f"q{batch}" and asked["agentId"] == "agent-architect"
-        assert result.pending[0]["iteration"] == batch
+        assert isinstance(result.pending[0], ClarificationPause) and result.pending[0].iteration == batch
         result = debate.answer({asked["id"]: ""})  # Enter alone: NA, no warning
     assert result.status == "completed"
     clarify_calls = [c["agent"] for c in finished_calls(call_log) if c["phase"] == "clarify"]
@@ -230,12 +231,10 @@ def test_steering_notes_reach_every_prompt_from_the_next_round_on(prompts: list[
     note = "The budget is fixed at two servers; drop the Kafka idea."
     debate = Harness(make_settings(rounds=3, clarify=False, steer=True))
     result = debate.start()
-    assert result.status == "waiting_for_input" and result.pending == [
-        {"kind": "steering", "round": 1, "rounds": 3}
-    ]
+    assert result.status == "waiting_for_input" and result.pending == [SteeringPause(round=1, rounds=3)]
     assert "dialectic resume hitl-1 --note" in (result.message or "")
     result = debate.note(note)
-    assert result.pending == [{"kind": "steering", "round": 2, "rounds": 3}]
+    assert result.pending == [SteeringPause(round=2, rounds=3)]
     result = debate.note("")  # an empty note just continues
     assert result.status == "completed"  # and there is no pause after the last round
     with_note = [(p["phase"], p["round"]) for p in prompts if note in p["text"]]

@@ -17,7 +17,8 @@ from dialectic.configs.loader import (
     read_config_document,
     validate_config,
 )
-from dialectic.configs.schema import BUILTIN_ROLES, PROVIDERS, DebateConfig
+from dialectic.configs.providers import PROVIDER_NAMES
+from dialectic.configs.schema import BUILTIN_ROLES, DebateConfig
 from dialectic.errors import ConfigError
 
 FIXTURE_CONFIGS = (
@@ -398,11 +399,11 @@ def test_unknown_role_without_close_match_lists_roles() -> None:
 
 
 def test_unknown_provider_lists_allowed_values() -> None:
-    error = config_error({"agents": [agent(provider="anthropic")]})
+    error = config_error({"agents": [agent(provider="openruoter")]})
     message = str(error)
     assert "agents[0].provider" in message
-    assert "'anthropic'" in message
-    for provider in PROVIDERS:
+    assert "'openruoter'" in message and "did you mean 'openrouter'" in message
+    for provider in PROVIDER_NAMES:
         assert provider in message
 
 

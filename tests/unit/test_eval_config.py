@@ -110,9 +110,7 @@ def test_unknown_key_suggests_the_right_one(tmp_path):
 
 
 def test_unknown_provider(tmp_path):
-    check_error(
-        tmp_path, {"agents": [agent(provider="anthropic")]}, "agents[0].provider", "'openai'", "anthropic"
-    )
+    check_error(tmp_path, {"agents": [agent(provider="claude")]}, "agents[0].provider", "openai", "'claude'")
 
 
 def test_wrong_types_and_ranges(tmp_path):

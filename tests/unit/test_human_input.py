@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from dialectic.debate.pauses import ClarificationPause, SteeringPause
 from dialectic.errors import InputError
 from dialectic.report.markdown import render_report
 from dialectic.runner.human import HumanInput, pause_lines, read_answers, read_note
@@ -19,9 +20,12 @@ QUESTIONS = [
     {"id": "q2", "agentId": "agent-a", "agentName": "A", "role": "architect", "question": "Which region?"},
     {"id": "q3", "agentId": "agent-k", "agentName": "K", "role": "kiss", "question": "How big is the team?"},
 ]
-BATCH_1 = {"kind": "clarification", "iteration": 1, "maxIterations": 2, "questions": QUESTIONS}
-BATCH_2 = {**BATCH_1, "iteration": 2, "questions": [{**QUESTIONS[0], "id": "q4"}]}
-STEER = {"kind": "steering", "round": 1, "rounds": 3}
+# Pauses as a checkpoint holds them (plain JSON), read back into their types.
+BATCH_1 = ClarificationPause.model_validate({"iteration": 1, "maxIterations": 2, "questions": QUESTIONS})
+BATCH_2 = BATCH_1.model_copy(
+    update={"iteration": 2, "questions": [BATCH_1.questions[0].model_copy(update={"id": "q4"})]}
+)
+STEER = SteeringPause(round=1, rounds=3)
 
 
 def quiet() -> Console:
@@ -103,7 +107,7 @@ def test_ctrl_d_at_a_prompt_leaves_the_debate_paused(monkeypatch: pytest.MonkeyP
 
 
 def test_pause_lines_list_the_questions_by_agent():
-    assert pause_lines([{"id": "interrupt-1", **BATCH_1}]) == [
+    assert pause_lines([BATCH_1, STEER]) == [
         "clarifying questions (batch 1):",
         "  A (architect, agent-a)",
         "    q1: Which cloud?",

@@ -16,14 +16,18 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from langgraph.graph import START, StateGraph
+from langgraph.runtime import Runtime
 from pydantic import Field
+from typing_extensions import TypedDict
 
 from dialectic.configs.loader import validate_config
 from dialectic.configs.schema import AgentConfig
 from dialectic.configs.settings import resolve_settings
+from dialectic.debate.context import DebateContext
 from dialectic.errors import ProviderError
-from dialectic.graphs.context import DebateContext
 from dialectic.nodes import llm
+from dialectic.nodes.agent_call import attempt as node_attempt
 from dialectic.nodes.convergence import ConvergenceAssessment
 from dialectic.nodes.judge import Synthesis
 from dialectic.providers.offline import OfflineChatModel
@@ -112,16 +116,36 @@ def scripted(ctx: DebateContext, agent_id: str, *steps: Any) -> ScriptedChatMode
     return fake
 
 
+class _Out(TypedDict, total=False):
+    out: Any
+
+
+def in_node(make_call: Callable[[int], Any]) -> Any:
+    """Run a call as the nodes do: inside a LangGraph node under the LLM retry policy, which
+    retries the node while the failure it raises is retryable. ``make_call`` gets the node's
+    attempt number."""
+
+    def node(state: _Out, runtime: Runtime[None]) -> _Out:
+        return {"out": make_call(node_attempt(runtime))}
+
+    graph = StateGraph(_Out)
+    graph.add_node("call", node, retry_policy=llm.RETRY)
+    graph.add_edge(START, "call")
+    return graph.compile().invoke({})["out"]
+
+
 def complete(ctx: DebateContext, call: llm.Call, messages: list[BaseMessage]) -> llm.Reply:
     """How the nodes call it: the context's model and member config for the caller."""
-    return llm.complete(ctx.model(call.agent_id), ctx.member(call.agent_id), call, messages)
+    model, config = ctx.model(call.agent_id), ctx.member(call.agent_id)
+    return in_node(lambda attempt: llm.complete(model, config, call, messages, attempt=attempt))
 
 
 def complete_structured(
     ctx: DebateContext, call: llm.Call, messages: list[BaseMessage], schema: type[Any]
 ) -> tuple[Any, Any]:
-    return llm.complete_structured(
-        ctx.model(call.agent_id), ctx.member(call.agent_id), call, messages, schema
+    model, config = ctx.model(call.agent_id), ctx.member(call.agent_id)
+    return in_node(  # type: ignore[no-any-return]
+        lambda attempt: llm.complete_structured(model, config, call, messages, schema, attempt=attempt)
     )
 
 
@@ -391,8 +415,9 @@ def test_complete_waits_for_retry_after(monkeypatch: pytest.MonkeyPatch) -> None
     ctx = make_ctx()
     scripted(ctx, "a1", FakeHTTPError(429, headers={"retry-after": "3"}), AIMessage(content="ok"))
     assert complete(ctx, CALL, MESSAGES).text == "ok"
-    assert len(slept) == 1
-    assert slept[0] >= 3.0
+    waits = [s for s in slept if s]  # (the retry policy itself waits 0 s: the wait is ours)
+    assert len(waits) == 1
+    assert waits[0] >= 3.0
 
 
 def test_complete_list_content_is_joined() -> None:
@@ -454,7 +479,7 @@ def test_structured_invalid_then_valid_is_repaired() -> None:
 
     assert result.confidence == 70
     assert len(fake.calls) == 2
-    assert usage.attempts == 2
+    assert usage.attempts == 1  # the repair is part of the node's first attempt
     # both replies' tokens are counted
     assert (usage.input_tokens, usage.output_tokens) == (20, 10)
     repair = fake.calls[1]
@@ -472,7 +497,7 @@ def test_structured_missing_tool_call_is_repaired() -> None:
     )
     result, usage = complete_structured(ctx, SYN_CALL, MESSAGES, ConvergenceAssessment)
     assert result == ConvergenceAssessment(score=55, reason="close")
-    assert usage.attempts == 2
+    assert usage.attempts == 1
     assert "I refuse to use the tool" in str(fake.calls[1][-1].content)
 
 
@@ -485,12 +510,12 @@ def test_structured_invalid_twice_fails() -> None:
 
     assert len(fake.calls) == 2
     assert info.value.transient is False
-    assert info.value.attempts == 2
+    assert info.value.attempts == 1  # a permanent failure: the node is not retried
     assert "invalid twice" in str(info.value)
     assert "a1 (synthesize, round 2)" in str(info.value)
 
 
-def test_structured_retries_transient_errors_inside_each_attempt() -> None:
+def test_structured_transient_errors_retry_the_whole_call() -> None:
     ctx = make_ctx()
     fake = scripted(
         ctx,
@@ -503,7 +528,9 @@ def test_structured_retries_transient_errors_inside_each_attempt() -> None:
     result, usage = complete_structured(ctx, SYN_CALL, MESSAGES, Synthesis)
     assert result.confidence == 70
     assert len(fake.calls) == 4
-    assert usage.attempts == 4
+    # attempt 1: 500; attempt 2: invalid, then its repair meets a 502; attempt 3 starts afresh
+    assert usage.attempts == 3
+    assert "failed validation" not in str(fake.calls[3][-1].content)
 
 
 def test_structured_permanent_error_is_not_repaired() -> None:

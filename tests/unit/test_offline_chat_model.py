@@ -12,6 +12,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import BaseModel, Field
 
 from dialectic import prompts
+from dialectic.debate.phases import PHASES
 from dialectic.nodes.convergence import ConvergenceAssessment
 from dialectic.nodes.judge import Synthesis
 from dialectic.nodes.llm import is_transient, status_code
@@ -30,6 +31,8 @@ def meta(
         "dialectic_role": role,
         "dialectic_agent": agent,
         "dialectic_round": round_,
+        # The voice the phase table gives the phase, as nodes/llm.py passes it.
+        "dialectic_speaks_as": PHASES[phase].speaks_as if phase in PHASES else None,
         **extra,
     }
     return {"metadata": metadata}

@@ -248,7 +248,17 @@ def test_additional_sections() -> None:
         stopReason="consensus",
         finalSolution={"description": "## Final\n\nRedis.", "confidence": 82.0},
         consensus=[{"round": 1, "score": 91.5, "reason": "agree | mostly"}],
-        failures=[{"agentId": "a2", "phase": "critique", "round": 1, "error": "HTTP 503", "recovered": True}],
+        failures=[
+            {
+                "agentId": "a2",
+                "phase": "critique",
+                "round": 1,
+                "error": "HTTP 503",
+                "recovered": True,
+                "transient": True,
+            },
+            {"agentId": "a3", "phase": "propose", "round": 1, "error": "HTTP 401", "transient": False},
+        ],
         usage={
             "total": {"calls": 3, "inputTokens": 100, "outputTokens": 50, "costUsd": 0.01234},
             "byAgent": {"a1": {"calls": 3, "inputTokens": 100, "outputTokens": 50, "costUsd": None}},
@@ -258,7 +268,9 @@ def test_additional_sections() -> None:
     assert "- Stop reason: consensus" in report
     assert "- Confidence: 82/100" in report
     assert "## Consensus" in report and "| 1 | 91.5 | agree \\| mostly |" in report
-    assert "## Failures" in report and "| a2 | critique | 1 | yes | HTTP 503 |" in report
+    assert "## Failures" in report and "| Agent | Phase | Round | Kind | Recovered | Error |" in report
+    assert "| a2 | critique | 1 | transient | yes | HTTP 503 |" in report
+    assert "| a3 | propose | 1 | permanent | no | HTTP 401 |" in report
     assert "## Usage and Cost" in report
     assert "| **Total** | 3 | 100 | 50 | $0.0123 |" in report
     assert "| agent a1 | 3 | 100 | 50 | unknown |" in report

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from dialectic.graphs.state import CallUsage
+from dialectic.debate.state import CallUsage
 from dialectic.transcript.usage import summarize_usage
 
 

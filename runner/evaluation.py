@@ -8,6 +8,7 @@ and the graph's call events), so a caller shows them even when the run then fail
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from dialectic.evaluation.inputs import DebateInputs, load_debate
 from dialectic.evaluation.output import ScoreTable
 from dialectic.evaluation.parsing import JsonObject, read_verdict
 from dialectic.evaluation.scores import aggregate
-from dialectic.graphs.evaluation_state import (
+from dialectic.evaluation.state import (
     EvaluationContext,
     EvaluationOutcome,
     EvaluationTask,
@@ -203,15 +204,20 @@ def _run(
     notify: EventHandler,
 ) -> list[EvaluationOutcome]:
     from dialectic.graphs.evaluation import build_graph
+    from dialectic.runner.run import graph_concurrency
 
-    context = EvaluationContext(members={e.member.id: e.member for e in evaluators}, prompts=rendered)
+    context = EvaluationContext(
+        members={e.member.id: e.member for e in evaluators},
+        prompts=rendered,
+        gate=threading.BoundedSemaphore(max_concurrency),
+    )
     outcomes: list[EvaluationOutcome] = []
     for part in (
         build_graph()
         .compile()
         .stream(
             {"tasks": tasks},
-            {"max_concurrency": max_concurrency},
+            {"max_concurrency": graph_concurrency(max_concurrency)},
             context=context,
             stream_mode=["values", "custom"],
             version="v2",

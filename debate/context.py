@@ -32,7 +32,11 @@ class DebateContext:
 
     @property
     def gate(self) -> threading.BoundedSemaphore:
-        """At most maxConcurrency LLM calls in flight in this process, whatever the graph runs.
+        """At most maxConcurrency LLM calls in flight. LangGraph's ``max_concurrency`` cannot cap
+        them exactly while a run streams custom events: the stream loop's waiter takes a worker of
+        the same pool and gives it up after each event, so a cap of N runs N - 1 or N nodes at
+        once and a cap of 1 never starts one (measured on langgraph 1.2.24). So this gate caps
+        the calls, and the run's pool is one worker larger (``runner.run.graph_concurrency``).
         (Made on first use: a server builds contexts where settings cannot be read yet.)"""
         with self._lock:
             if self._gate is None:
@@ -55,7 +59,7 @@ class DebateContext:
 
     def _limiter(self, provider: str) -> BaseRateLimiter | None:
         """One limiter per provider, shared by all its agents (a node-level one would not cap the total)."""
-        rate = self.settings.config.debate.requestsPerSecond.get(provider)  # type: ignore[call-overload]
+        rate = self.settings.config.debate.requestsPerSecond.get(provider)
         if rate is None:
             return None
         if provider not in self._limiters:

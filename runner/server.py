@@ -19,10 +19,10 @@ from typing import Any
 from langgraph.graph.state import CompiledStateGraph
 
 from dialectic.configs.settings import RunSettings
+from dialectic.debate.context import DebateContext
+from dialectic.debate.state import DebateState
 from dialectic.errors import ConfigError
-from dialectic.graphs.context import DebateContext
 from dialectic.graphs.debate import build_graph, options_for
-from dialectic.graphs.state import DebateState
 
 CONFIG_ENV = "DIALECTIC_CONFIG"
 

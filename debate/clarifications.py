@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pydantic import BaseModel, ConfigDict
 
 from dialectic.configs.schema import AgentConfig
-from dialectic.graphs.state import AgentClarifications, ClarificationItem, DebateState
+from dialectic.debate.state import AgentClarifications, ClarificationItem, DebateState
 
 NA = "NA"
 

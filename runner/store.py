@@ -30,8 +30,8 @@ from typing import Any, Protocol
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
+from dialectic.debate import state
 from dialectic.errors import InputError, StoreError
-from dialectic.graphs import state
 
 DEFAULT_DB = Path("debates") / "dialectic.sqlite"
 DEBATES_DIR = Path("debates")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from dialectic.graphs.clarifications import NA
-from dialectic.graphs.state import (
+from dialectic.debate.clarifications import NA
+from dialectic.debate.state import (
     AgentClarifications,
     Contribution,
     DebateState,
@@ -22,14 +22,19 @@ from dialectic.prompts import embed
 Position = tuple[int, int]
 
 
+def aimed_at(contribution: Contribution, agent_id: str) -> bool:
+    """A critique the agent received: aimed at it, or a batched critique (aimed at every peer)
+    by another agent."""
+    return contribution.type == "critique" and (
+        contribution.target_agent_id == agent_id
+        or (contribution.target_agent_id is None and contribution.agent_id != agent_id)
+    )
+
+
 def own_entries(contributions: Iterable[Contribution], agent_id: str) -> list[Contribution]:
     """An agent's history: what it wrote and the critiques it received. Carried proposals are
     left out: they repeat the previous refinement word for word."""
-    return [
-        c
-        for c in contributions
-        if not c.carried and (c.agent_id == agent_id or c.target_agent_id == agent_id)
-    ]
+    return [c for c in contributions if not c.carried and (c.agent_id == agent_id or aimed_at(c, agent_id))]
 
 
 def latest_summary(summaries: Iterable[Summary], agent_id: str, round_number: int) -> Summary | None:
@@ -41,10 +46,10 @@ def latest_summary(summaries: Iterable[Summary], agent_id: str, round_number: in
 
 
 def render_entry(entry: Contribution, agent_id: str) -> str:
-    if entry.type == "critique" and entry.target_agent_id == agent_id:
+    if aimed_at(entry, agent_id):
         title = f"Round {entry.round}: critique of your proposal by {entry.agent_id}"
     elif entry.type == "critique":
-        title = f"Round {entry.round}: your critique of {entry.target_agent_id}"
+        title = f"Round {entry.round}: your critique of {entry.target_agent_id or 'every peer'}"
     elif entry.type == "proposal":
         title = f"Round {entry.round}: your proposal"
     else:
@@ -168,7 +173,7 @@ def transcript_text(contributions: Iterable[Contribution], before: Position) -> 
         if c.carried or not c.position < before:
             continue
         if c.type == "critique":
-            title = f"Round {c.round}: {c.agent_id} critiques {c.target_agent_id}"
+            title = f"Round {c.round}: {c.agent_id} critiques {c.target_agent_id or 'every peer'}"
         else:
             title = f"Round {c.round}: {c.type} by {c.agent_id} ({c.agent_role})"
         parts.append(f"### {title}\n\n{c.content.strip()}\n")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, TypedDict
 from pydantic import BaseModel, ConfigDict, JsonValue
 
 from dialectic.configs.schema import AgentConfig
-from dialectic.graphs.state import CallUsage
+from dialectic.debate.state import CallUsage
 
 if TYPE_CHECKING:  # LangChain loads slowly: bad inputs are reported before it is needed
     from langchain_core.language_models import BaseChatModel
@@ -57,6 +57,7 @@ class Prompt:
 class EvaluationContext:
     members: dict[str, AgentConfig]
     prompts: dict[tuple[str, Order | None], Prompt]  # (evaluator id, order) -> rendered prompt
+    gate: threading.Semaphore | None = None  # evaluator calls in flight at most (see DebateContext.gate)
     _models: dict[str, BaseChatModel] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -1,0 +1,96 @@
+"""The model providers an agent's ``provider`` may name, as data: which LangChain integration
+builds its chat model (through LangChain's ``init_chat_model``), which package and extra install
+it, where its key and base URL come from, and how its prices are looked up.
+
+Adding a provider LangChain supports is one row here. ``openai`` and ``openrouter`` ship with
+Dialectic; the others need their integration package (``pip install 'dialectic-debate[ollama]'``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    name: str  # what a config's ``provider`` says
+    langchain: str  # init_chat_model's model_provider
+    package: str  # the integration's module; without it the provider cannot be used
+    extra: str | None  # the extra of dialectic-debate that installs it (None: always installed)
+    key_env: str | None  # the variable holding its API key (None: it needs none)
+    base_url_env: str | None = None  # a variable that may point it at another URL
+    default_base_url: str | None = None  # its URL when neither the config nor the variable gives one
+    price_id: str | None = None  # its provider id in the genai-prices table
+    # Keyword arguments that differ from the common ones (api_key, base_url, timeout and
+    # max_retries=0, our retry layer being the only one); None drops one the class lacks.
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+
+
+OFFLINE = "offline"  # the built-in simulated model: no package, no key, no network
+
+_CHAT_COMPLETIONS = {"use_responses_api": False}  # one request per call, through Chat Completions
+
+PROVIDERS: dict[str, ProviderSpec] = {
+    spec.name: spec
+    for spec in (
+        ProviderSpec(
+            "openai",
+            "openai",
+            "langchain_openai",
+            None,
+            "OPENAI_API_KEY",
+            "OPENAI_BASE_URL",
+            price_id="openai",
+            arguments=_CHAT_COMPLETIONS,
+        ),
+        ProviderSpec(
+            "openrouter",
+            "openai",  # an OpenAI-compatible API
+            "langchain_openai",
+            None,
+            "OPENROUTER_API_KEY",
+            "OPENROUTER_BASE_URL",
+            "https://openrouter.ai/api/v1",
+            price_id="openrouter",
+            arguments=_CHAT_COMPLETIONS,
+        ),
+        ProviderSpec(
+            "anthropic",
+            "anthropic",
+            "langchain_anthropic",
+            "anthropic",
+            "ANTHROPIC_API_KEY",
+            "ANTHROPIC_BASE_URL",
+            price_id="anthropic",
+        ),
+        ProviderSpec(
+            "google_genai",
+            "google_genai",
+            "langchain_google_genai",
+            "google",
+            "GOOGLE_API_KEY",
+            price_id="google",
+        ),
+        ProviderSpec(
+            "mistralai",
+            "mistralai",
+            "langchain_mistralai",
+            "mistralai",
+            "MISTRAL_API_KEY",
+            price_id="mistral",
+        ),
+        ProviderSpec(
+            "ollama",
+            "ollama",
+            "langchain_ollama",
+            "ollama",
+            None,  # a local server: no key
+            "OLLAMA_HOST",
+            "http://localhost:11434",
+            arguments={"api_key": None, "max_retries": None, "timeout": "client_kwargs.timeout"},
+        ),
+    )
+}
+PROVIDER_NAMES: tuple[str, ...] = (*PROVIDERS, OFFLINE)

@@ -1,0 +1,144 @@
+"""The course of a debate: which calls come next, as pure functions of the state and settings.
+
+The graph's routers turn these answers into edges (adding the extension nodes, which make no
+LLM calls); the joins ask the same questions to check that the budget covers what comes next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dialectic.configs.settings import RunSettings
+from dialectic.debate import failures, tasks
+from dialectic.debate.phases import (
+    BESIDE,
+    CONVERGENCE,
+    JUDGE_SUMMARY,
+    PHASES,
+    ROUND,
+    SETTLED_AT,
+    SUMMARIZE,
+    SYNTHESIZE,
+    Phase,
+    next_in_round,
+)
+from dialectic.debate.state import AgentTask, DebateState, Failure
+
+
+@dataclass(frozen=True)
+class Calls:
+    """The next calls: ``tasks`` to send (one call each), or one call by the ``node`` (a judge
+    phase); empty when the next step makes no LLM call."""
+
+    phase: Phase | None = None
+    tasks: tuple[AgentTask, ...] = ()
+    node: str | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.tasks) + (1 if self.node else 0)
+
+    def counted(self) -> tuple[str, int]:
+        """The phase and the number of calls, as a budget projection takes them."""
+        return (self.phase.name if self.phase else "", self.count)
+
+
+NONE = Calls()
+
+
+def retries(state: DebateState, settings: RunSettings, join: str) -> list[Failure]:
+    """After a pause for failed calls (see ``failures.pausing``), the calls a resume retries."""
+    return failures.pausing_failures(state, settings, SETTLED_AT[join])
+
+
+def retry_calls(state: DebateState, settings: RunSettings, join: str) -> Calls:
+    found = retries(state, settings, join)
+    if not found:
+        return NONE
+    task_list = tuple(f.task for f in found if f.task is not None)
+    nodes = [PHASES[f.phase].node for f in found if f.task is None]
+    return Calls(PHASES[found[0].phase], task_list, nodes[0] if nodes else None)
+
+
+def phase_calls(phase: Phase, state: DebateState, settings: RunSettings) -> Calls:
+    """The calls of a round phase, with what runs beside it: the summaries for the next round
+    run beside the refinements, and in the last round the judge's summary of the debate too."""
+    found = tasks.phase_tasks(phase, state, settings)
+    beside = BESIDE.get(phase.name, ())
+    if SUMMARIZE in beside:
+        found += tasks.summary_tasks(state, settings)
+    if JUDGE_SUMMARY in beside and is_last_round(state, settings):
+        found += _judge_summary(state, settings)
+    return Calls(phase, tuple(found)) if found else NONE
+
+
+def after_phase(phase: Phase, state: DebateState, settings: RunSettings) -> Calls:
+    """The calls that follow a round phase (before the end of the round)."""
+    following = next_in_round(phase)
+    return phase_calls(following, state, settings) if following else after_refinements(state, settings)
+
+
+def after_refinements(state: DebateState, settings: RunSettings) -> Calls:
+    """After the refinements: the judge's summary of the debate if it is due (the debate ends
+    after this round), or the convergence check if the termination condition asks for one; no
+    call otherwise (the round ends)."""
+    if is_last_round(state, settings) or consensus_reached(state, settings):
+        summary = _judge_summary(state, settings)
+        return Calls(JUDGE_SUMMARY, tuple(summary)) if summary else NONE
+    if convergence_due(state, settings):
+        return Calls(CONVERGENCE, node=CONVERGENCE.node)
+    return NONE
+
+
+def debate_ends(state: DebateState, settings: RunSettings) -> bool:
+    """At the end of a round: whether the judge synthesizes now (else the next round starts)."""
+    return is_last_round(state, settings) or consensus_reached(state, settings)
+
+
+def synthesis() -> Calls:
+    return Calls(SYNTHESIZE, node=SYNTHESIZE.node)
+
+
+def is_last_round(state: DebateState, settings: RunSettings) -> bool:
+    return state["round"] >= settings.config.debate.rounds
+
+
+def consensus_reached(state: DebateState, settings: RunSettings) -> bool:
+    condition = settings.config.debate.terminationCondition
+    return any(
+        score.round == state["round"] and score.score >= condition.threshold
+        for score in state.get("consensus", [])
+    )
+
+
+def convergence_due(state: DebateState, settings: RunSettings) -> bool:
+    """The termination condition scores agreement after each round but the last, once: not again
+    after a score or a failure that stands (a failure that paused the debate is retried instead)."""
+    if settings.config.debate.terminationCondition.type == "fixed" or is_last_round(state, settings):
+        return False
+    round_number = state["round"]
+    return not any(s.round == round_number for s in state.get("consensus", [])) and not any(
+        f.phase == CONVERGENCE.name and f.round == round_number for f in state.get("failures", [])
+    )
+
+
+def _judge_summary(state: DebateState, settings: RunSettings) -> list[AgentTask]:
+    task = tasks.judge_summary_task(state, settings)
+    judged = any(
+        f.agent_id == settings.judge.id and f.phase == "judge_summary" and f.round == state["round"]
+        for f in state.get("failures", [])
+    )
+    return [task] if task is not None and not judged else []
+
+
+def next_calls(join: str, state: DebateState, settings: RunSettings) -> Calls:
+    """What a join leads to (extensions aside, which make no calls): the retries after a pause,
+    else the next phase's calls; at the end of the last round, the synthesis."""
+    retried = retry_calls(state, settings, join)
+    if retried.count:
+        return retried
+    finished = next(phase for phase in ROUND if phase.join == join)
+    calls = after_phase(finished, state, settings)
+    if not calls.count and next_in_round(finished) is None and debate_ends(state, settings):
+        return synthesis()
+    return calls

@@ -1,0 +1,241 @@
+"""The debate graph's state and the value types inside it.
+
+This module path is recorded in checkpoints: keep it stable. Values are pydantic models so
+they round-trip through the checkpointer as themselves, not as dicts. Everything parallel
+branches write goes through an appending reducer; LangGraph applies the writes of one step in
+send order, so transcripts are reproducible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from langgraph.channels.delta import DeltaChannel
+from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict  # pydantic (LangGraph Server's schemas) needs this one before 3.12
+
+from dialectic.debate.phases import position
+
+# A contribution's type: what a round phase writes ("proposal", "critique", "refinement"; see
+# ``dialectic.debate.phases``).
+ContributionType = str
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ToolCallRecord(_Value):
+    name: str
+    args: dict[str, str]
+    result: str
+
+
+class Contribution(_Value):
+    round: int
+    agent_id: str
+    agent_role: str
+    type: ContributionType
+    content: str
+    target_agent_id: str | None = None
+    model: str
+    latency_ms: int = 0
+    tokens_used: int = 0
+    tool_calls: tuple[ToolCallRecord, ...] = ()
+    timestamp: str
+    carried: bool = False  # a round >= 2 proposal copied from the previous refinement
+
+    @property
+    def position(self) -> tuple[int, int]:
+        return (self.round, position(self.type))
+
+
+class Summary(_Value):
+    """An agent's (or the judge's) summary of its history, used from ``for_round`` on."""
+
+    agent_id: str
+    agent_role: str
+    for_round: int
+    covers_through: tuple[int, int]  # (round, phase order) of the newest material summarized
+    text: str
+    before_chars: int
+    after_chars: int
+    method: str = "length-based"
+    model: str
+    latency_ms: int = 0
+    tokens_used: int = 0
+    timestamp: str
+
+
+class CallUsage(_Value):
+    """Tokens and latency of one LLM call (summaries, convergence and judge included)."""
+
+    agent_id: str
+    phase: str
+    round: int
+    model: str
+    provider: str
+    input_tokens: int
+    output_tokens: int
+    latency_ms: int
+    cached: bool = False
+    attempts: int = 1
+    cost_usd: float | None = None  # None: the model's price is unknown
+
+
+class Failure(_Value):
+    """A call that failed after retries; ``task`` lets a resumed run retry exactly it."""
+
+    agent_id: str
+    phase: str
+    round: int
+    error: str
+    timestamp: str
+    task: AgentTask | None = None
+    # Whether retrying later may help (an outage, a timeout, a rate limit) or not (a rejected key,
+    # an unknown model, a reply still invalid after the repair attempt). None: not a provider
+    # failure (an extension), or recorded before the difference was kept.
+    transient: bool | None = None
+
+
+class ConsensusScore(_Value):
+    round: int
+    score: float = Field(ge=0, le=100)
+    reason: str
+
+
+class FinalSolution(_Value):
+    description: str
+    solution_markdown: str
+    tradeoffs: tuple[str, ...] = ()
+    recommendations: tuple[str, ...] = ()
+    unfulfilled_major_requirements: tuple[str, ...] = ()
+    open_questions: tuple[str, ...] = ()
+    confidence: float
+    synthesized_by: str
+
+
+class ClarificationItem(_Value):
+    id: str
+    question: str
+    answer: str = "NA"
+
+
+class AgentClarifications(_Value):
+    agent_id: str
+    agent_name: str
+    role: str
+    items: tuple[ClarificationItem, ...] = ()
+
+
+class AgentQuestions(_Value):
+    """What one agent asked in one batch of the clarification phase (before numbering)."""
+
+    agent_id: str
+    iteration: int
+    questions: tuple[str, ...] = ()
+
+
+class ClarifyTask(_Value):
+    """The payload of one clarification ``Send``: the agent, the batch, and the Q&A so far."""
+
+    agent_id: str
+    iteration: int
+    problem: str
+    clarifications: str = ""
+
+
+class SteeringNote(_Value):
+    """A note the user added between rounds; every prompt from the next round on shows it."""
+
+    after_round: int
+    text: str
+    timestamp: str
+
+
+class ExtensionRun(_Value):
+    """One run of an extension node (see ``dialectic.extensions``): what it returned for later
+    phases (notes), for the debate JSON (data, as JSON text) and for the report (Markdown).
+    ``None`` means "not given"; a failed run records only that it ran."""
+
+    name: str
+    position: str
+    round: int
+    timestamp: str
+    ok: bool = True
+    data: str | None = None
+    notes: str | None = None
+    agent_notes: dict[str, str] | None = None
+    report: str | None = None
+
+
+class AgentTask(_Value):
+    """The payload of one ``Send``: which call to make and all the material it needs."""
+
+    kind: str  # the node that makes the call (a phase's ``node``)
+    agent_id: str
+    round: int
+    problem: str
+    clarifications: str = ""
+    notes: str = ""
+    history: str = ""
+    target_agent_id: str | None = None
+    material: str = ""  # the proposal under critique, the own proposal to refine, or text to summarize
+    critiques: str = ""
+    previous_summary: str = ""
+    covers_through: tuple[int, int] = (0, 0)
+    before_chars: int = 0
+
+
+def append(state: Sequence[Any], writes: Sequence[Sequence[Any]]) -> list[Any]:
+    """Reducer of the append-only transcript channels, applied to a batch of writes at once."""
+    return [*state, *(item for write in writes for item in write)]
+
+
+# The transcript only grows: a DeltaChannel checkpoints each step's new items rather than the
+# whole list again, so the store grows linearly with the debate, not quadratically.
+Transcript: DeltaChannel[list[Any]] = DeltaChannel(append)
+
+
+class DebateState(TypedDict, total=False):
+    problem: str
+    round: int
+    contributions: Annotated[list[Contribution], Transcript]
+    summaries: Annotated[list[Summary], Transcript]
+    consensus: Annotated[list[ConsensusScore], Transcript]
+    usage: Annotated[list[CallUsage], Transcript]
+    failures: Annotated[list[Failure], Transcript]
+    clarifications: list[AgentClarifications]
+    agent_questions: Annotated[list[AgentQuestions], Transcript]
+    clarification_iterations: int  # batches of questions put to the user
+    steering_notes: Annotated[list[SteeringNote], Transcript]
+    extension_runs: Annotated[list[ExtensionRun], Transcript]
+    final_solution: FinalSolution | None
+    stop_reason: str | None
+
+
+Failure.model_rebuild()
+
+# The value types checkpoints may contain (strict msgpack deserialization allows only these).
+# (Checkpoints written before the move to this module name ``dialectic.graphs.state``.)
+CHECKPOINT_TYPES: list[tuple[str, str]] = [
+    (module, model.__name__)
+    for module in (__name__, "dialectic.graphs.state")
+    for model in (
+        ToolCallRecord,
+        Contribution,
+        Summary,
+        CallUsage,
+        Failure,
+        ConsensusScore,
+        FinalSolution,
+        ClarificationItem,
+        AgentClarifications,
+        AgentQuestions,
+        ClarifyTask,
+        SteeringNote,
+        AgentTask,
+        ExtensionRun,
+    )
+]
