@@ -8,9 +8,20 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from debate_states import (
+    AGENTS,
+    JUDGE,
+    PROBLEM,
+    contribution,
+    debate_state,
+    failure,
+    make_settings,
+    summary,
+    task_of,
+    text,
+)
 
-from dialectic.configs.loader import validate_config
-from dialectic.configs.settings import RunSettings, resolve_settings
+from dialectic.configs.settings import RunSettings
 from dialectic.debate import course, failures, tasks
 from dialectic.debate.clarifications import PendingQuestion
 from dialectic.debate.pauses import (
@@ -48,129 +59,13 @@ from dialectic.debate.state import (
     ClarificationItem,
     ConsensusScore,
     Contribution,
-    Failure,
     FinalSolution,
-    Summary,
 )
 from dialectic.debate.status import debate_status
-
-AGENTS = ("a", "b", "c")
-JUDGE = "judge"
-PROBLEM = "Design a cache."
-
-
-def make_settings(agents: Sequence[str] = AGENTS, rounds: int = 2, **debate: Any) -> RunSettings:
-    document = {
-        "agents": [
-            {"id": a, "name": a.upper(), "role": "architect", "model": "sim", "provider": "offline"}
-            for a in agents
-        ],
-        "judge": {"id": JUDGE, "name": "Judge", "role": "generalist", "model": "sim", "provider": "offline"},
-        "debate": {"rounds": rounds, "summarization": {"enabled": False}, **debate},
-    }
-    settings, _ = resolve_settings(validate_config(document, "test"), None, offline=True)
-    return settings
-
-
-def text(round_number: int, agent: str, kind: str, target: str | None = None) -> str:
-    return f"{kind} {round_number} by {agent}" + (f" of {target}" if target else "")
-
-
-def contribution(
-    round_number: int,
-    agent: str,
-    kind: str,
-    target: str | None = None,
-    *,
-    carried: bool = False,
-    content: str | None = None,
-) -> Contribution:
-    return Contribution(
-        round=round_number,
-        agent_id=agent,
-        agent_role="architect",
-        type=kind,
-        content=content or text(round_number, agent, kind, target),
-        target_agent_id=target,
-        model="sim",
-        timestamp="2025-01-01T00:00:00Z",
-        carried=carried,
-    )
-
-
-def debate_state(
-    round_number: int, done: int, agents: Sequence[str] = AGENTS, *, batched: bool = False, **extra: Any
-) -> dict[str, Any]:
-    """A debate in ``round_number`` with ``done`` of its round phases written (from round 2 on,
-    each proposal is the agent's previous refinement, carried over)."""
-    contributions: list[Contribution] = []
-    for r in range(1, round_number + 1):
-        steps = done if r == round_number else len(ROUND)
-        if r > 1:
-            contributions += [
-                contribution(r, a, "proposal", carried=True, content=text(r - 1, a, "refinement"))
-                for a in agents
-            ]
-        elif steps >= 1:
-            contributions += [contribution(1, a, "proposal") for a in agents]
-        if steps >= 2:
-            pairs = (
-                [(a, None) for a in agents] if batched else [(a, b) for a in agents for b in agents if a != b]
-            )
-            contributions += [contribution(r, a, "critique", b) for a, b in pairs]
-        if steps >= 3:
-            contributions += [contribution(r, a, "refinement") for a in agents]
-    return {"problem": PROBLEM, "round": round_number, "contributions": contributions, **extra}
 
 
 def without(state: dict[str, Any], *removed: Contribution) -> dict[str, Any]:
     return {**state, "contributions": [c for c in state["contributions"] if c not in removed]}
-
-
-def task_of(
-    phase: Phase, state: dict[str, Any], settings: RunSettings, agent: str, target: str | None = None
-):
-    found = [
-        t
-        for t in tasks.phase_tasks(phase, state, settings)
-        if (t.agent_id, t.target_agent_id) == (agent, target)
-    ]
-    assert len(found) == 1, f"no single {phase.name} task for {agent} -> {target}"
-    return found[0]
-
-
-def failure(
-    task: AgentTask | None = None,
-    *,
-    transient: bool | None = True,
-    phase: str | None = None,
-    agent: str = JUDGE,
-    round_number: int = 1,
-    error: str = "503 Service Unavailable",
-) -> Failure:
-    return Failure(
-        agent_id=task.agent_id if task else agent,
-        phase=phase or (task.kind if task else "synthesize"),
-        round=task.round if task else round_number,
-        error=error,
-        timestamp="2025-01-01T00:00:00Z",
-        task=task,
-        transient=transient,
-    )
-
-
-def summary(agent: str, for_round: int, covers_through: tuple[int, int], body: str = "SUMMARY") -> Summary:
-    return Summary(
-        agent_id=agent,
-        agent_role="architect",
-        for_round=for_round,
-        covers_through=covers_through,
-        text=body,
-        before_chars=1000,
-        after_chars=len(body),
-        model="sim",
-        timestamp="t",
-    )
 
 
 SOLUTION = FinalSolution(description="d", solution_markdown="s", confidence=80, synthesized_by=JUDGE)

@@ -4,8 +4,9 @@ clarifications and notes) and the budget projection made before each phase."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import Any
+
+from debate_states import AGENTS, contribution, rounds, summary, text
 
 from dialectic.configs.loader import validate_config
 from dialectic.configs.settings import resolve_settings
@@ -16,72 +17,10 @@ from dialectic.debate.state import (
     AgentClarifications,
     CallUsage,
     ClarificationItem,
-    Contribution,
     ExtensionRun,
     SteeringNote,
-    Summary,
 )
 from dialectic.nodes.budget import overrun
-
-AGENTS = ("a", "b", "c")
-
-
-def text(round_number: int, agent: str, kind: str, target: str | None = None) -> str:
-    return f"{kind} {round_number} by {agent}" + (f" of {target}" if target else "")
-
-
-def contribution(
-    round_number: int,
-    agent: str,
-    kind: str,
-    target: str | None = None,
-    *,
-    carried: bool = False,
-    content: str | None = None,
-) -> Contribution:
-    return Contribution(
-        round=round_number,
-        agent_id=agent,
-        agent_role="architect",
-        type=kind,
-        content=content or text(round_number, agent, kind, target),
-        target_agent_id=target,
-        model="sim",
-        timestamp="2025-01-01T00:00:00Z",
-        carried=carried,
-    )
-
-
-def rounds(count: int, agents: Sequence[str] = AGENTS, *, batched: bool = False) -> list[Contribution]:
-    """Every contribution of ``count`` whole rounds (later proposals carried over)."""
-    found: list[Contribution] = []
-    for r in range(1, count + 1):
-        if r == 1:
-            found += [contribution(1, a, "proposal") for a in agents]
-        else:
-            found += [
-                contribution(r, a, "proposal", carried=True, content=text(r - 1, a, "refinement"))
-                for a in agents
-            ]
-        pairs = [(a, None) for a in agents] if batched else [(a, b) for a in agents for b in agents if a != b]
-        found += [contribution(r, a, "critique", b) for a, b in pairs]
-        found += [contribution(r, a, "refinement") for a in agents]
-    return found
-
-
-def summary(agent: str, for_round: int, covers_through: tuple[int, int], body: str) -> Summary:
-    return Summary(
-        agent_id=agent,
-        agent_role="architect",
-        for_round=for_round,
-        covers_through=covers_through,
-        text=body,
-        before_chars=1000,
-        after_chars=len(body),
-        model="sim",
-        timestamp="t",
-    )
-
 
 # --- an agent's history -------------------------------------------------------------------------
 

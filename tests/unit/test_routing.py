@@ -4,14 +4,14 @@ from."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
+from debate_states import AGENTS, JUDGE, PROBLEM, contribution, debate_state, failure, make_settings
 from langgraph.types import Send
 
-from dialectic.configs.loader import validate_config
-from dialectic.configs.settings import RunSettings, resolve_settings
+from dialectic.configs.settings import RunSettings
 from dialectic.debate import tasks
 from dialectic.debate.phases import CLARIFY, CONVERGENCE, CRITIQUE, PHASES, PROPOSE, REFINE, ROUND, SYNTHESIZE
 from dialectic.debate.state import (
@@ -19,7 +19,6 @@ from dialectic.debate.state import (
     AgentTask,
     ClarifyTask,
     ConsensusScore,
-    Contribution,
     ExtensionRun,
     Failure,
     Summary,
@@ -27,83 +26,10 @@ from dialectic.debate.state import (
 from dialectic.graphs import routing
 from dialectic.graphs.routing import NO_EXTENSIONS, ExtensionPoints, Route
 
-AGENTS = ("a", "b", "c")
-JUDGE = "judge"
-PROBLEM = "Design a cache."
 EVERYWHERE = ExtensionPoints(
     {"propose": "x_propose", "critique": "x_critique", "refine": "x_refine", "round": "x_round"}
 )
 PHASE_NODES = {phase.node for phase in PHASES.values()}
-
-
-def make_settings(
-    agents: Sequence[str] = AGENTS, rounds: int = 2, steer: bool = False, **debate: Any
-) -> RunSettings:
-    document = {
-        "agents": [
-            {"id": a, "name": a.upper(), "role": "architect", "model": "sim", "provider": "offline"}
-            for a in agents
-        ],
-        "judge": {"id": JUDGE, "name": "Judge", "role": "generalist", "model": "sim", "provider": "offline"},
-        "debate": {"rounds": rounds, "summarization": {"enabled": False}, **debate},
-    }
-    settings, _ = resolve_settings(validate_config(document, "test"), None, offline=True)
-    return settings.model_copy(update={"steer": steer})
-
-
-def contribution(
-    round_number: int, agent: str, kind: str, target: str | None = None, *, carried: bool = False
-) -> Contribution:
-    return Contribution(
-        round=round_number,
-        agent_id=agent,
-        agent_role="architect",
-        type=kind,
-        content=f"{kind} {round_number} by {agent}" + (f" of {target}" if target else ""),
-        target_agent_id=target,
-        model="sim",
-        timestamp="2025-01-01T00:00:00Z",
-        carried=carried,
-    )
-
-
-def debate_state(
-    round_number: int, done: int, agents: Sequence[str] = AGENTS, *, batched: bool = False, **extra: Any
-) -> dict[str, Any]:
-    """A debate in ``round_number`` with ``done`` of its round phases written (0: just begun;
-    from round 2 on the proposals are carried over by begin_round)."""
-    contributions: list[Contribution] = []
-    for r in range(1, round_number + 1):
-        steps = done if r == round_number else len(ROUND)
-        if r > 1:
-            contributions += [
-                contribution(r - 1, a, "refinement").model_copy(
-                    update={"round": r, "type": "proposal", "carried": True}
-                )
-                for a in agents
-            ]
-        elif steps >= 1:
-            contributions += [contribution(1, a, "proposal") for a in agents]
-        if steps >= 2:
-            pairs = (
-                [(a, None) for a in agents] if batched else [(a, b) for a in agents for b in agents if a != b]
-            )
-            contributions += [contribution(r, a, "critique", b) for a, b in pairs]
-        if steps >= 3:
-            contributions += [contribution(r, a, "refinement") for a in agents]
-    return {"problem": PROBLEM, "round": round_number, "contributions": contributions, **extra}
-
-
-def failure(task: AgentTask, *, transient: bool = True, phase: str | None = None) -> Failure:
-    return Failure(
-        agent_id=task.agent_id,
-        phase=phase or task.kind,
-        round=task.round,
-        error="503 Service Unavailable",
-        timestamp="2025-01-01T00:00:00Z",
-        task=task,
-        transient=transient,
-    )
 
 
 def judge_failure(phase: str, round_number: int, *, transient: bool = True) -> Failure:
