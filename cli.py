@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from langgraph.runtime import RunControl
     from rich.console import Console
 
+    from dialectic.configs.settings import RunSettings
     from dialectic.runner.human import HumanInput
     from dialectic.runner.run import DebateResult, Respond
 
@@ -66,6 +67,13 @@ MaxCost = Annotated[
 Cache = Annotated[str | None, typer.Option("--cache", help="Replay cache of LLM responses (SQLite file).")]
 EnvFile = Annotated[
     str | None, typer.Option("-e", "--env-file", help="dotenv file (default: ./.env if present).")
+]
+Context = Annotated[
+    str | None,
+    typer.Option(
+        "--context",
+        help="Folder the agents' file tools may read (their config lists the tools); kept with the debate.",
+    ),
 ]
 Answers = Annotated[
     str | None,
@@ -137,6 +145,7 @@ def debate(
     steer: Annotated[
         bool, typer.Option("--steer", help="After each round but the last, pause for your note.")
     ] = False,
+    context: Context = None,
 ) -> int:
     """Run a debate on a design problem and print the final solution."""
     from dialectic.runner import human, inputs
@@ -156,6 +165,7 @@ def debate(
         max_tokens=max_tokens,
         max_cost=max_cost,
         cache=cache,
+        context=context,
     )(settings)
     settings = settings.model_copy(update={"clarify": clarify, "steer": steer})
     if given is not None and not (clarify or settings.config.debate.interactiveClarifications):
@@ -304,6 +314,7 @@ def resume(
     note_file: Annotated[
         str | None, typer.Option("--note-file", help="Read the steering note from this UTF-8 file.")
     ] = None,
+    context: Context = None,
 ) -> int:
     """Continue a debate from its last checkpoint, with the settings it started with
     (the options given here replace theirs from now on)."""
@@ -319,6 +330,7 @@ def resume(
         max_tokens=max_tokens,
         max_cost=max_cost,
         cache=cache,
+        context=context,
     )
     given = human.read_answers(answers) if answers else None
     steering_note = human.read_note(note, note_file)
@@ -456,6 +468,7 @@ def fork(
     offline: Annotated[bool, typer.Option("--offline", help="Use the built-in simulated model.")] = False,
     verbose: Verbose = False,
     db: Db = None,
+    context: Context = None,
 ) -> int:
     """Start a new debate from a past checkpoint of another; the original stays untouched."""
     from dialectic.runner import human, inputs
@@ -465,7 +478,12 @@ def fork(
     inputs.load_env_file(env_file)
     validate_debate_id(debate_id)
     chosen = validate_debate_id(new_id) if new_id is not None else new_debate_id()
-    change = inputs.fork_settings(config, rounds=inputs.parse_rounds(rounds), offline=offline)
+    derive = inputs.fork_settings(config, rounds=inputs.parse_rounds(rounds), offline=offline)
+    run = inputs.run_overrides(context=context)
+
+    def change(parent: RunSettings) -> RunSettings:
+        return run(derive(parent))
+
     console = _stderr()
     return _run(
         console,

@@ -54,6 +54,8 @@ def _known_provider(name: str) -> str:
 # A provider of configs/providers.py, or the offline model.
 Provider = Annotated[str, AfterValidator(_known_provider)]
 MAX_RETRIES = 10  # the most retries an agent's maxRetries may ask for
+# The agent tools a config may list (dialectic.tools builds them), under the TypeScript tool's names.
+TOOL_NAMES: tuple[str, ...] = ("context_search", "file_read", "list_files")
 
 
 class _Strict(BaseModel):
@@ -78,8 +80,14 @@ class SummarizationOverride(_Strict):
     promptPath: str | None = None
 
 
+def _known_tool(name: str) -> str:
+    if name in TOOL_NAMES:
+        return name
+    raise unknown("tool", name, TOOL_NAMES, "")
+
+
 class ToolSpec(_Strict):
-    name: Literal["file_read", "list_files", "context_search"]
+    name: Annotated[str, AfterValidator(_known_tool)]
 
 
 class Price(_Strict):

@@ -37,6 +37,8 @@ class RunSettings(BaseModel):
     clarify: bool = False  # --clarify: a clarification phase before round 1
     steer: bool = False  # --steer: a pause for the user's note after each round but the last
     config_path: str | None = None
+    # --context DIR: the folder the agents' file tools may read (absolute), kept with the debate.
+    context_dir: str | None = None
     # agent id -> phase -> template text, for prompts the config replaces
     prompt_overrides: dict[str, dict[str, str]] = Field(default_factory=dict)
     # agent id -> phase -> where the template came from ("built-in" or a path)

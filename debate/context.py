@@ -1,21 +1,28 @@
-"""The run context of a debate: its settings and the models they name.
+"""The run context of a debate: its settings, and the models and tools they name.
 
 Context is not checkpointed. The settings are stored as JSON in the run's metadata and this
-object is rebuilt from them on resume; the models are rebuilt lazily from the settings.
+object is rebuilt from them on resume; models and tools are rebuilt lazily from the settings.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from langchain_core.caches import BaseCache
 from langchain_core.language_models import BaseChatModel
 from langchain_core.rate_limiters import BaseRateLimiter
+from langchain_core.tools import BaseTool
 
 from dialectic.configs.schema import AgentConfig
 from dialectic.configs.settings import RunSettings
+from dialectic.debate.state import Contribution
+
+if TYPE_CHECKING:
+    from dialectic.tools import ContributionRecord
 
 
 @dataclass
@@ -29,6 +36,10 @@ class DebateContext:
         self._cache: BaseCache | None = None
         self._lock = threading.RLock()  # re-entrant: a server context resolves its settings under it
         self._gate: threading.BoundedSemaphore | None = None
+        self._tools: dict[str, list[BaseTool]] = {}
+        # The debate's contributions so far, for context_search: set by the runner, which reads
+        # the run's latest checkpoint (a node reached through Send does not see the state).
+        self.transcript: Callable[[], Sequence[Contribution]] | None = None
 
     @property
     def gate(self) -> threading.BoundedSemaphore:
@@ -45,6 +56,31 @@ class DebateContext:
 
     def member(self, agent_id: str) -> AgentConfig:
         return self.settings.agent(agent_id)
+
+    def tools_for(self, agent_id: str) -> list[BaseTool]:
+        """The tools the agent's config lists (none for most agents), over the debate's
+        ``--context`` folder and its contributions so far."""
+        member = self.member(agent_id)
+        if not member.tools:
+            return []
+        with self._lock:
+            if agent_id not in self._tools:
+                from dialectic.tools import ContextDirectory, ToolContext, build_tools
+
+                folder = self.settings.context_dir
+                context = ToolContext(ContextDirectory(folder) if folder else None, self._records)
+                self._tools[agent_id] = build_tools([tool.name for tool in member.tools], context)
+            return self._tools[agent_id]
+
+    def _records(self) -> list[ContributionRecord]:
+        from dialectic.tools import ContributionRecord
+
+        found = self.transcript() if self.transcript is not None else ()
+        return [
+            ContributionRecord(c.round, c.agent_id, c.agent_role, c.type, c.content)
+            for c in found
+            if not c.carried
+        ]
 
     def model(self, agent_id: str) -> BaseChatModel:
         with self._lock:

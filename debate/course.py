@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dialectic.configs.settings import RunSettings
-from dialectic.debate import failures, tasks
+from dialectic.debate import failures, tasks, turns
 from dialectic.debate.phases import (
     BESIDE,
     CONVERGENCE,
@@ -58,6 +58,19 @@ def retry_calls(state: DebateState, settings: RunSettings, join: str) -> Calls:
     task_list = tuple(f.task for f in found if f.task is not None)
     nodes = [PHASES[f.phase].node for f in found if f.task is None]
     return Calls(PHASES[found[0].phase], task_list, nodes[0] if nodes else None)
+
+
+def loops(phase: Phase, state: DebateState, settings: RunSettings) -> tuple[list[AgentTask], list[AgentTask]]:
+    """The phase's calls whose model <-> tools loop goes on: (tools to run, models to go on)."""
+    round_number = state["round"]
+    failed = [f for f in state.get("failures", []) if f.phase == phase.name and f.round == round_number]
+    return turns.looping(tasks.phase_tasks(phase, state, settings), state, failed)
+
+
+def loops_pending(join: str, state: DebateState, settings: RunSettings) -> bool:
+    """Whether calls of the round phase this join ends are still taking turns with tools."""
+    run_tools, go_on = loops(_finished_at(join), state, settings)
+    return bool(run_tools or go_on)
 
 
 def phase_calls(phase: Phase, state: DebateState, settings: RunSettings) -> Calls:
@@ -133,12 +146,21 @@ def _judge_summary(state: DebateState, settings: RunSettings) -> list[AgentTask]
 
 def next_calls(join: str, state: DebateState, settings: RunSettings) -> Calls:
     """What a join leads to (extensions aside, which make no calls): the retries after a pause,
-    else the next phase's calls; at the end of the last round, the synthesis."""
+    else the next turns of calls using tools (running the tools makes no LLM call), else the
+    next phase's calls; at the end of the last round, the synthesis."""
     retried = retry_calls(state, settings, join)
     if retried.count:
         return retried
-    finished = next(phase for phase in ROUND if phase.join == join)
+    finished = _finished_at(join)
+    run_tools, go_on = loops(finished, state, settings)
+    if run_tools or go_on:
+        return Calls(finished, tuple(go_on))
     calls = after_phase(finished, state, settings)
     if not calls.count and next_in_round(finished) is None and debate_ends(state, settings):
         return synthesis()
     return calls
+
+
+def _finished_at(join: str) -> Phase:
+    """The round phase a join ends."""
+    return next(phase for phase in ROUND if phase.join == join)

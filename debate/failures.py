@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Literal
 
 from dialectic.configs.settings import RunSettings
+from dialectic.debate import turns
 from dialectic.debate.history import round_contributions
 from dialectic.debate.phases import PHASES, Phase
 from dialectic.debate.state import AgentTask, DebateState, Failure
@@ -37,8 +38,10 @@ def task_done(state: DebateState, task: AgentTask) -> bool:
 
 
 def resolved(state: DebateState, failure: Failure) -> bool:
+    """A later attempt made the call good (or, for a call using tools, got further than the
+    turn that failed)."""
     if failure.task is not None:
-        return task_done(state, failure.task)
+        return task_done(state, failure.task) or turns.progressed(state, failure)
     if failure.phase == "convergence":
         return any(score.round == failure.round for score in state.get("consensus", []))
     if failure.phase == "synthesize":

@@ -27,9 +27,33 @@ class _Value(BaseModel):
 
 
 class ToolCallRecord(_Value):
+    """One tool call a model made, and what the tool answered (the JSON text the model read)."""
+
+    id: str
     name: str
-    args: dict[str, str]
-    result: str
+    arguments: str  # the call's arguments as JSON text
+    result: str = ""  # empty until the tool has run
+
+
+class ToolStep(_Value):
+    """One model turn of an agent's call that asked for tools (round phases only), and, once
+    the tools ran, their answers. The joins read these to run each call's model <-> tools loop
+    one checkpointed step at a time; a call's payload carries its answered steps."""
+
+    kind: str  # the call's identity: its node, agent, target and round (as in AgentTask)
+    agent_id: str
+    target_agent_id: str | None = None
+    round: int
+    turn: int  # 1, 2, ... within the call
+    text: str = ""  # what the model said beside its calls
+    calls: tuple[ToolCallRecord, ...] = ()
+    answered: bool = False
+    tokens: int = 0  # the turn's tokens in and out
+    latency_ms: int = 0
+
+    @property
+    def call_key(self) -> tuple[str, str, str | None, int]:
+        return (self.kind, self.agent_id, self.target_agent_id, self.round)
 
 
 class Contribution(_Value):
@@ -42,7 +66,8 @@ class Contribution(_Value):
     model: str
     latency_ms: int = 0
     tokens_used: int = 0
-    tool_calls: tuple[ToolCallRecord, ...] = ()
+    tool_calls: tuple[ToolCallRecord, ...] = ()  # every tool call of the call, results truncated
+    tool_turns: int = 0  # model turns that called tools (the JSON's toolCallIterations)
     timestamp: str
     carried: bool = False  # a round >= 2 proposal copied from the previous refinement
 
@@ -186,6 +211,12 @@ class AgentTask(_Value):
     previous_summary: str = ""
     covers_through: tuple[int, int] = (0, 0)
     before_chars: int = 0
+    # A call that uses tools: its model <-> tools turns so far (see dialectic.debate.turns).
+    turns: tuple[ToolStep, ...] = ()
+
+    @property
+    def call_key(self) -> tuple[str, str, str | None, int]:
+        return (self.kind, self.agent_id, self.target_agent_id, self.round)
 
 
 def append(state: Sequence[Any], writes: Sequence[Sequence[Any]]) -> list[Any]:
@@ -211,6 +242,7 @@ class DebateState(TypedDict, total=False):
     clarification_iterations: int  # batches of questions put to the user
     steering_notes: Annotated[list[SteeringNote], Transcript]
     extension_runs: Annotated[list[ExtensionRun], Transcript]
+    tool_steps: Annotated[list[ToolStep], Transcript]
     final_solution: FinalSolution | None
     stop_reason: str | None
 
@@ -224,6 +256,7 @@ CHECKPOINT_TYPES: list[tuple[str, str]] = [
     for module in (__name__, "dialectic.graphs.state")
     for model in (
         ToolCallRecord,
+        ToolStep,
         Contribution,
         Summary,
         CallUsage,

@@ -41,6 +41,7 @@ from dialectic.nodes.failed import record_failure
 from dialectic.nodes.join import join
 from dialectic.nodes.llm import RETRY
 from dialectic.nodes.steer import steer
+from dialectic.nodes.tools import tools
 
 Router = Callable[[DebateState, Runtime[DebateContext]], routing.Route]
 
@@ -67,11 +68,15 @@ def options_for(settings: RunSettings, extensions: Sequence[Extension] = ()) -> 
     )
 
 
+def _task_node(node: Any) -> Any:
+    """A node reached through Send receives its task payload, not the state: LangGraph's types
+    cannot say so, hence ``Any``."""
+    return node
+
+
 def node_of(phase: Phase) -> Any:
-    """The function of a phase's node: ``dialectic.nodes.<node>.<node>``. A node reached through
-    ``Send`` receives its task payload, not the state; LangGraph's types cannot say so, hence
-    ``Any``."""
-    return getattr(importlib.import_module(f"dialectic.nodes.{phase.node}"), phase.node)
+    """The function of a phase's node: ``dialectic.nodes.<node>.<node>``."""
+    return _task_node(getattr(importlib.import_module(f"dialectic.nodes.{phase.node}"), phase.node))
 
 
 def build_graph(
@@ -104,6 +109,13 @@ def build_graph(
         graph.add_node(node, node_of(phase), input_schema=schema, error_handler=record_failure)
     for name in dict.fromkeys(phase.join for phase in ROUND):
         graph.add_node(name, join(name))
+    # The tools a round phase's model called; the call goes back to its model (a Send).
+    graph.add_node(
+        routing.TOOLS_NODE,
+        _task_node(tools),
+        input_schema=DebateState,
+        destinations=tuple(p.node for p in ROUND),
+    )
 
     ext.add_extensions(graph, chains, next_round)
 

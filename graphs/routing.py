@@ -30,6 +30,7 @@ from dialectic.debate.phases import (
 from dialectic.debate.state import DebateState
 
 Route: TypeAlias = str | list[Send | str]
+TOOLS_NODE = "tools"  # runs the tools a model's turn called (nodes/tools.py)
 
 
 @dataclass(frozen=True)
@@ -76,13 +77,21 @@ def enter(phase: Phase, state: DebateState, settings: RunSettings, points: Exten
 
 
 def after_join(phase: Phase, state: DebateState, settings: RunSettings, points: ExtensionPoints) -> Route:
-    """After a round phase's join: retries after a pause, then the extensions at this position,
-    then on."""
+    """After a round phase's join: retries after a pause, then the next step of the calls still
+    taking turns with tools, then the extensions at this position, then on."""
     return (
         retry(state, settings, phase.join)
+        or tool_turns(phase, state, settings)
         or points.due(phase.name, state)
         or continue_after(phase, state, settings, points)
     )
+
+
+def tool_turns(phase: Phase, state: DebateState, settings: RunSettings) -> list[Send | str]:
+    """Every call of the phase that uses tools moves one step: its tools run, or its model goes
+    on with their answers. (All move together, so the join stays a barrier.)"""
+    run_tools, go_on = course.loops(phase, state, settings)
+    return [*(Send(TOOLS_NODE, task) for task in run_tools), *(Send(task.kind, task) for task in go_on)]
 
 
 def continue_after(phase: Phase, state: DebateState, settings: RunSettings, points: ExtensionPoints) -> Route:
@@ -142,7 +151,7 @@ def ending(next_round: str) -> list[str]:
 
 def after_joining(phase: Phase, points: ExtensionPoints, next_round: str) -> list[str]:
     """Where a round phase's join may lead (see ``after_join``): retries first."""
-    retried = [p.node for p in SETTLED_AT[phase.join]]
+    retried = [p.node for p in SETTLED_AT[phase.join]] + [TOOLS_NODE]
     found = [*retried, *_head(points, phase.name), *continuing(phase, points, next_round)]
     return list(dict.fromkeys(found))
 

@@ -8,16 +8,20 @@ failure, so a failed call never cancels the sibling calls of its phase.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.tools import BaseTool
 from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
 from dialectic import prompts
 from dialectic.debate.context import DebateContext
 from dialectic.debate.phases import Phase
-from dialectic.debate.state import AgentTask, CallUsage, Contribution
+from dialectic.debate.state import AgentTask, CallUsage, Contribution, ToolCallRecord, ToolStep
 from dialectic.nodes import llm
 from dialectic.prompts.requirements import requirements_list
 
@@ -49,20 +53,28 @@ def ask(
     *,
     target: str | None = None,
     event: dict[str, Any] | None = None,
+    turns: Sequence[ToolStep] = (),
+    tools: Sequence[BaseTool] = (),
+    closing: str | None = None,
 ) -> llm.Reply:
     """One text call by ``agent_id`` in ``phase``, with its progress events (``event`` adds
-    fields to them)."""
+    fields to them). A call using tools goes on after its ``turns`` so far, may call ``tools``,
+    and gets ``closing`` as a last message."""
     ctx = runtime.context
     call = llm.Call(agent_id, phase.name, round_number, target, phase.speaks_as)
     described = _describe(call, event)
+    messages = [*llm.messages_for(system_prompt(ctx, call.agent_id), user), *replay(turns)]
+    if closing:
+        messages.append(HumanMessage(content=closing))
     runtime.stream_writer({"event": "call_started", **described})
     reply = llm.complete(
         ctx.model(call.agent_id),
         ctx.member(call.agent_id),
         call,
-        llm.messages_for(system_prompt(ctx, call.agent_id), user),
+        messages,
         attempt=attempt(runtime),
         gate=ctx.gate,
+        tools=tools,
     )
     _finished(runtime, described, reply.usage)
     return reply
@@ -138,17 +150,42 @@ def template_values(task: AgentTask, ctx: DebateContext) -> dict[str, object]:
     return values
 
 
+# The template of what a model is told once its turns with tools are spent (it is then asked
+# once more, without tools).
+TOOLS_SPENT = "tools_spent"
+# How much of each tool result the debate JSON and the report keep (the model saw all of it).
+RECORDED_RESULT_CHARS = 2000
+
+
 def contribute(
     task: AgentTask, runtime: Runtime[DebateContext], phase: Phase, template: str | None = None
 ) -> dict[str, Any]:
     """A round phase's call: fill the agent's template for the phase, ask, record the
-    contribution and its usage."""
+    contribution and its usage. An agent with tools may answer with tool calls instead: that
+    turn is recorded (its tools run in the next step, see ``dialectic.debate.turns``) and the
+    call goes on from it, at most ``toolCallLimit`` turns, then once more without tools."""
     ctx = runtime.context
     member = ctx.member(task.agent_id)
     user = prompts.render(
         ctx.settings.template(task.agent_id, template or phase.template), template_values(task, ctx)
     )
-    reply = ask(runtime, phase, task.agent_id, task.round, user, target=task.target_agent_id)
+    toolset = ctx.tools_for(task.agent_id)
+    spent = bool(toolset) and len(task.turns) >= member.toolCallLimit
+    reply = ask(
+        runtime,
+        phase,
+        task.agent_id,
+        task.round,
+        user,
+        target=task.target_agent_id,
+        turns=task.turns,
+        tools=() if spent else toolset,
+        closing=ctx.settings.template(task.agent_id, TOOLS_SPENT).strip() if spent else None,
+    )
+    usage = reply.usage
+    tokens = usage.input_tokens + usage.output_tokens
+    if reply.tool_calls:
+        return {"tool_steps": [tool_step(task, reply, tokens)], "usage": [usage]}
     contribution = Contribution(
         round=task.round,
         agent_id=task.agent_id,
@@ -157,8 +194,66 @@ def contribute(
         content=reply.text,
         target_agent_id=task.target_agent_id,
         model=member.model,
-        latency_ms=reply.usage.latency_ms,
-        tokens_used=reply.usage.input_tokens + reply.usage.output_tokens,
+        latency_ms=usage.latency_ms + sum(step.latency_ms for step in task.turns),
+        tokens_used=tokens + sum(step.tokens for step in task.turns),
+        tool_calls=tuple(
+            call.model_copy(update={"result": recorded(call.result)})
+            for step in task.turns
+            for call in step.calls
+        ),
+        tool_turns=len(task.turns),
         timestamp=now_iso(),
     )
-    return {"contributions": [contribution], "usage": [reply.usage]}
+    return {"contributions": [contribution], "usage": [usage]}
+
+
+def recorded(result: str) -> str:
+    """A tool result as the debate JSON keeps it: whole if short, else still valid JSON, with its
+    status and the start of what the model read."""
+    if len(result) <= RECORDED_RESULT_CHARS:
+        return result
+    try:
+        status = json.loads(result).get("status", "success")
+    except (ValueError, AttributeError):
+        status = "success"
+    return json.dumps({"status": status, "truncated": True, "preview": result[:RECORDED_RESULT_CHARS]})
+
+
+def tool_step(task: AgentTask, reply: llm.Reply, tokens: int) -> ToolStep:
+    """A model turn that called tools, as the call's next step (its results still to come)."""
+    turn = len(task.turns) + 1
+    return ToolStep(
+        kind=task.kind,
+        agent_id=task.agent_id,
+        target_agent_id=task.target_agent_id,
+        round=task.round,
+        turn=turn,
+        text=reply.text,
+        calls=tuple(
+            # Some providers (Ollama) give no call ids: the turn and position make one.
+            ToolCallRecord(
+                id=call.get("id") or f"call-{turn}-{index}",
+                name=call["name"],
+                arguments=json.dumps(call["args"]),
+            )
+            for index, call in enumerate(reply.tool_calls, 1)
+        ),
+        tokens=tokens,
+        latency_ms=reply.usage.latency_ms,
+    )
+
+
+def replay(turns: Sequence[ToolStep]) -> list[BaseMessage]:
+    """A call's turns so far as messages: each model turn with its tool calls, then the answers."""
+    messages: list[BaseMessage] = []
+    for step in turns:
+        messages.append(
+            AIMessage(
+                content=step.text,
+                tool_calls=[
+                    {"id": c.id, "name": c.name, "args": json.loads(c.arguments)} for c in step.calls
+                ],
+            )
+        )
+        messages += [ToolMessage(content=c.result, tool_call_id=c.id, name=c.name) for c in step.calls]
+    return messages

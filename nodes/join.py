@@ -13,10 +13,11 @@ from typing import Any, Protocol
 
 from langgraph.runtime import Runtime
 
+from dialectic.configs.settings import RunSettings
 from dialectic.debate import course, failures
 from dialectic.debate.context import DebateContext
 from dialectic.debate.pauses import ProviderPause, pause
-from dialectic.debate.phases import ROUND, SETTLED_AT
+from dialectic.debate.phases import ROUND, SETTLED_AT, Phase
 from dialectic.debate.state import DebateState
 from dialectic.nodes.budget import require_budget
 
@@ -32,23 +33,31 @@ def join(name: str) -> JoinNode:
 
     def node(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]:
         settings = runtime.context.settings
-        verdicts = [(p, v) for p in settled if (v := failures.pausing(state, settings, p)) is not None]
-        if verdicts:
-            first, (reason, _) = verdicts[0]
-            calls = [failure for _, (_, found) in verdicts for failure in found]
-            pause(
-                ProviderPause(
-                    phase=first.name,
-                    round=state.get("round", 0),
-                    reason=reason,
-                    needed=settings.min_agents,
-                    taking_part=failures.participants(state, first, state.get("round", 0)),
-                    errors=[failure.error for failure in calls],
-                )
-            )
-        runtime.stream_writer({"event": "phase_done", "phase": finished.name, "round": state["round"]})
+        # While calls still take turns with tools the phase is not over: nothing to settle yet.
+        if not course.loops_pending(name, state, settings):
+            _settle(state, settings, settled)
+            runtime.stream_writer({"event": "phase_done", "phase": finished.name, "round": state["round"]})
         require_budget(state, runtime, lambda: course.next_calls(name, state, settings).counted())
         return {}
 
     node.__name__ = name
     return node
+
+
+def _settle(state: DebateState, settings: RunSettings, settled: tuple[Phase, ...]) -> None:
+    """Pause if failed calls of these phases call for it (one pause names them all)."""
+    verdicts = [(p, v) for p in settled if (v := failures.pausing(state, settings, p)) is not None]
+    if not verdicts:
+        return
+    first, (reason, _) = verdicts[0]
+    calls = [failure for _, (_, found) in verdicts for failure in found]
+    pause(
+        ProviderPause(
+            phase=first.name,
+            round=state.get("round", 0),
+            reason=reason,
+            needed=settings.min_agents,
+            taking_part=failures.participants(state, first, state.get("round", 0)),
+            errors=[failure.error for failure in calls],
+        )
+    )

@@ -20,13 +20,15 @@ import os
 import random
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolCall
+from langchain_core.tools import BaseTool
 from langgraph.types import RetryPolicy
 from pydantic import BaseModel, ValidationError
 
@@ -81,6 +83,7 @@ class Call:
 class Reply:
     text: str
     usage: CallUsage
+    tool_calls: tuple[ToolCall, ...] = ()  # the calls the model made, when it was given tools
 
 
 def messages_for(system: str, user: str) -> list[BaseMessage]:
@@ -96,14 +99,21 @@ def complete(
     attempt: int = 1,
     gate: threading.Semaphore | None = None,
     response_format: dict[str, Any] | None = None,
+    tools: Sequence[BaseTool] = (),
 ) -> Reply:
     """The reply's text. ``response_format`` (OpenAI's) asks for a shape without validating it:
-    the caller parses the text, leniently. ``attempt``: the node's attempt (1 the first time);
-    ``gate``: held while the request is in flight (not while waiting to retry)."""
+    the caller parses the text, leniently. ``tools``: the model may call these (the caller runs
+    them). ``attempt``: the node's attempt (1 the first time); ``gate``: held while the request
+    is in flight (not while waiting to retry)."""
     started = time.monotonic()
-    runnable = model.bind(response_format=response_format) if response_format else model
+    runnable: Any = model
+    if response_format:
+        runnable = model.bind(response_format=response_format)
+    elif tools:
+        runnable = model.bind_tools(list(tools))
     message = _invoke(runnable, messages, member, call, attempt, gate)
-    return Reply(_text_of(message), _usage(member, call, [message], started, attempt))
+    calls = tuple(getattr(message, "tool_calls", None) or ()) if tools else ()
+    return Reply(_text_of(message), _usage(member, call, [message], started, attempt), calls)
 
 
 def complete_structured(

@@ -23,7 +23,7 @@ from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
@@ -31,6 +31,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
 from dialectic.providers import offline_text as text
+from dialectic.providers import offline_tools as tools
 
 # Metadata keys nodes/llm.py attaches to every call; the offline model reads them to know
 # which role speaks in which phase (a real model reads the same facts from the prompt).
@@ -121,8 +122,19 @@ class OfflineChatModel(BaseChatModel):
                 tool_calls=[{"name": name, "args": args, "id": f"call_{rng.randrange(16**8):08x}"}],
             )
             output_chars = len(json.dumps(args))
+        elif calls := self._tool_calls(kwargs, messages):
+            message = AIMessage(
+                content="",
+                tool_calls=[
+                    {"name": name, "args": args, "id": f"call_{rng.randrange(16**8):08x}"}
+                    for name, args in calls
+                ],
+            )
+            output_chars = len(json.dumps(calls))
         else:
             content = self._text(meta, messages, rng)
+            found = tools.evidence(messages, text.sections(_prompt(messages)).get("Problem", ""))
+            content = f"{found}\n{content}" if found else content
             message = AIMessage(content=content)
             output_chars = len(content)
         usage = {
@@ -145,6 +157,14 @@ class OfflineChatModel(BaseChatModel):
         return None
 
     @staticmethod
+    def _tool_calls(kwargs: dict[str, Any], messages: list[BaseMessage]) -> list[tuple[str, dict[str, Any]]]:
+        """Calls of the tools the request offers (tool_choice auto), while looking around helps."""
+        offered = [tool["function"]["name"] for tool in kwargs.get("tools") or []]
+        if not offered or kwargs.get("tool_choice") not in (None, "auto"):
+            return []
+        return tools.next_calls(offered, messages, text.sections(_prompt(messages)).get("Problem", ""))
+
+    @staticmethod
     def _forced_tool(kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         tools = kwargs.get("tools") or []
         if not tools or kwargs.get("tool_choice") in (None, "none", "auto"):
@@ -157,7 +177,7 @@ class OfflineChatModel(BaseChatModel):
     ) -> dict[str, Any]:
         """An object for the schema, in the voice the call's metadata asks for (any other
         structured call gets valid values made up from the schema)."""
-        user = str(messages[-1].content) if messages else ""
+        user = _prompt(messages)
         parts = text.sections(user)
         problem = parts.get("Problem", user)
         role = str(meta.get(META_ROLE, "generalist"))
@@ -183,7 +203,7 @@ class OfflineChatModel(BaseChatModel):
         return value
 
     def _text(self, meta: dict[str, Any], messages: list[BaseMessage], rng: Any) -> str:
-        user = str(messages[-1].content) if messages else ""
+        user = _prompt(messages)
         parts = text.sections(user)
         problem = parts.get("Problem", user)
         role = str(meta.get(META_ROLE, "generalist"))
@@ -234,6 +254,11 @@ class OfflineChatModel(BaseChatModel):
             os.write(fd, line)
         finally:
             os.close(fd)
+
+
+def _prompt(messages: list[BaseMessage]) -> str:
+    """The call's prompt: its first human message (later ones answer tools or ask for a repair)."""
+    return next((str(m.content) for m in messages if isinstance(m, HumanMessage)), "")
 
 
 def _section_like(parts: dict[str, str], fragment: str, default: str) -> str:

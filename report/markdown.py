@@ -106,7 +106,42 @@ def _contributions(items: list[ContributionRecord], kind: str, verbose: bool) ->
         else:
             title = f"Agent *{c.agentId}*"
         lines += [f"{title}{_metrics(c, verbose)}:", "", nest(c.content, 5) or "_(empty)_", ""]
+        lines += _files_read(c)
     return lines
+
+
+def _files_read(contribution: ContributionRecord) -> list[str]:
+    """The files an agent's tools read for this contribution: its file_read calls that the tool
+    answered (a refused read is not a file read)."""
+    answers = {
+        result.get("tool_call_id"): result.get("content")
+        for result in contribution.metadata.toolResults or []
+        if isinstance(result, dict)
+    }
+    paths: list[str] = []
+    for call in contribution.metadata.toolCalls or []:
+        if not isinstance(call, dict) or call.get("name") != "file_read":
+            continue
+        if _status(answers.get(call.get("id"))) != "success":
+            continue
+        try:
+            arguments = json.loads(call.get("arguments") or "{}")
+        except (TypeError, ValueError):
+            continue
+        path = arguments.get("path") if isinstance(arguments, dict) else None
+        if isinstance(path, str) and path not in paths:
+            paths.append(path)
+    return [f"Files read: {', '.join(f'`{path}`' for path in paths)}", ""] if paths else []
+
+
+def _status(answer: object) -> str | None:
+    """A tool result's status ("success" or "error"), None if there is no readable one."""
+    try:
+        parsed = json.loads(answer) if isinstance(answer, str) else None
+    except ValueError:
+        return None
+    status = parsed.get("status") if isinstance(parsed, dict) else None
+    return status if isinstance(status, str) else None
 
 
 def render_report(

@@ -125,8 +125,10 @@ def run_overrides(
     max_tokens: int | None = None,
     max_cost: float | None = None,
     cache: str | None = None,
+    context: str | None = None,
 ) -> Callable[[RunSettings], RunSettings]:
-    """Command-line settings that apply to a run (new or resumed) from here on."""
+    """Command-line settings that apply to a run (new or resumed) from here on. ``context`` (the
+    folder the agents' file tools may read) is checked now: it must be a folder (exit 2)."""
     if timeout is not None and timeout <= 0:
         raise InputError(f"--timeout must be a positive number of seconds (got {timeout:g})")
     if max_concurrency is not None and max_concurrency < 1:
@@ -135,6 +137,7 @@ def run_overrides(
         raise InputError(f"--max-tokens must be at least 1 (got {max_tokens})")
     if max_cost is not None and max_cost <= 0:
         raise InputError(f"--max-cost must be a positive number of USD (got {max_cost:g})")
+    context_dir = context_folder(context) if context is not None else None
 
     def change(settings: RunSettings) -> RunSettings:
         config = settings.config
@@ -151,6 +154,14 @@ def run_overrides(
         if timeout is not None:
             update["agents"] = [a.model_copy(update={"timeoutSeconds": timeout}) for a in config.agents]
             update["judge"] = config.judge.model_copy(update={"timeoutSeconds": timeout})
-        return settings.model_copy(update={"config": config.model_copy(update=update)})
+        changed = settings.model_copy(update={"config": config.model_copy(update=update)})
+        return changed.model_copy(update={"context_dir": context_dir}) if context_dir else changed
 
     return change
+
+
+def context_folder(path: str) -> str:
+    """The absolute, resolved folder ``--context`` names; exit 2 if it is not a folder."""
+    from dialectic.tools.sandbox import ContextDirectory
+
+    return str(ContextDirectory(path).root)

@@ -65,6 +65,7 @@ def run_debate(
     debate_id: str | None = None,
     db: str | None = None,
     on_event: EventHandler | None = None,
+    context: str | Path | None = None,
 ) -> DebateResult:
     """Run a debate to its end (or its first pause) and return its result.
 
@@ -72,6 +73,7 @@ def run_debate(
     (default ./debates/dialectic.sqlite, or ``DIALECTIC_DB``) and the debate JSON to
     ./debates/<id>.json, as with the CLI, so ``dialectic resume``/``report`` work on it.
     ``extensions`` adds extension nodes (``Extension`` objects or config-shaped dicts).
+    ``context`` is the folder the agents' file tools may read (``--context``).
     ``on_event`` receives the progress events; without it, warnings become Python warnings.
     """
     from dialectic.graphs.extensions import as_extensions
@@ -85,6 +87,8 @@ def run_debate(
             )
     else:
         settings = load_config(config, offline=offline, rounds=rounds)
+    if context is not None:
+        settings = inputs.run_overrides(context=str(context))(settings)
     text = inputs.read_problem(problem, None)
     return start_debate(  # (which checks the keys before any call)
         text,

@@ -68,6 +68,11 @@ class Progress:
         elif kind == "phase_done" and (int(event["round"]), str(event["phase"])) not in self.reported:
             self.reported.add((int(event["round"]), str(event["phase"])))
             self._phase_line(int(event["round"]), str(event["phase"]))
+        elif kind == "notice":
+            self._line(escape(str(event.get("message"))))
+        elif kind == "tool_calls" and self.verbose:
+            calls = ", ".join(f"{c['name']} {c['arguments']}" for c in event.get("calls", []))
+            self._line(escape(f"round {event.get('round')} {agent} ({event.get('phase')}) calls {calls}"))
         elif kind in ("warning", "extension_failed"):
             self._line(f"[yellow]warning:[/] {escape(str(event.get('message') or event.get('error')))}")
         elif kind == "extension_message":

@@ -40,6 +40,25 @@ CREATED_KEY = "dialectic_created_at"
 PARENT_KEY = "dialectic_parent"
 
 
+def tools_notice(settings: RunSettings) -> str | None:
+    """One line on what the agents' tools may read: the folder, and each agent's tools."""
+    equipped = [a for a in settings.agents if a.tools]
+    if not equipped:
+        return None
+    who = "; ".join(f"{a.id}: {', '.join(tool.name for tool in a.tools)}" for a in equipped)
+    if settings.context_dir:
+        return f"agents may read {settings.context_dir} ({who})"
+    return f"agent tools ({who}); no --context folder was given, so only the debate can be searched"
+
+
+def step_limit(settings: RunSettings) -> int:
+    """LangGraph's recursion limit for a debate: its steps with room to spare, and three more
+    per turn with tools of each round phase (the join, the tools, the model's next turn)."""
+    rounds = settings.config.debate.rounds
+    turns = max((a.toolCallLimit for a in settings.agents if a.tools), default=0)
+    return 100 + 12 * rounds + 3 * 3 * (turns + 1) * rounds
+
+
 def graph_concurrency(calls: int) -> int:
     """LangGraph's ``max_concurrency`` for a streamed run that makes up to ``calls`` LLM calls at
     once: one worker more, for the stream loop's waiter, which shares the pool (with a pool of
@@ -125,8 +144,10 @@ class DebateRun:
             **thread_config(debate_id),
             "metadata": metadata,
             "max_concurrency": graph_concurrency(settings.config.debate.maxConcurrency),
-            "recursion_limit": 100 + 12 * settings.config.debate.rounds,
+            "recursion_limit": step_limit(settings),
         }
+        # context_search reads the debate so far from the latest checkpoint.
+        self.context.transcript = lambda: self.graph.get_state(self.config).values.get("contributions", [])
         self.json_path = stores.debate_json_path(debate_id)
 
     def state(self) -> dict[str, Any]:
@@ -161,6 +182,9 @@ class DebateRun:
             }
         )
         self._warn_once(self.tracing.warning)
+        notice = tools_notice(self.settings)
+        if notice:
+            self.on_event({"event": "notice", "message": notice})
         modes: list[StreamMode] = ["values", "custom"]
         config: RunnableConfig = {**self.config, "callbacks": self.tracing.callbacks or None}
         try:

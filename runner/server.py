@@ -91,7 +91,8 @@ def make_graph() -> tuple[
         name="dialectic-debate"
     )
     # Debates are long but finite; the default limit of 25 steps is less than three rounds.
-    steps_per_round = 12 + len(options.extensions)
+    # (Calls using tools take three more steps a turn: the join, the tools, the next turn.)
+    steps_per_round = 12 + len(options.extensions) + 3 * 3 * 11
     limited = compiled.with_config(recursion_limit=100 + steps_per_round * 100)
     return limited, [extension.name for extension in options.extensions]
 

@@ -4,10 +4,11 @@
 testable on their own. Names and argument names follow the TypeScript dialectic's tools.
 """
 
+from dialectic.configs.schema import TOOL_NAMES
 from dialectic.tools.debate import ContributionRecord, DebateMatch, search_debate
 from dialectic.tools.files import FileContent, FileEntry, FolderListing, file_read, list_files
 from dialectic.tools.index import ContextIndex, FileMatch, IndexStats, index_for
-from dialectic.tools.registry import TOOL_NAMES, ContextSearchResult, ToolContext, build_tools
+from dialectic.tools.registry import ContextSearchResult, ToolContext, build_tools
 from dialectic.tools.sandbox import ContextDirectory, SandboxPath, ToolError
 
 __all__ = [

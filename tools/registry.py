@@ -17,12 +17,12 @@ from typing import NotRequired, TypedDict
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field, ValidationError
 
+from dialectic.configs.schema import TOOL_NAMES
 from dialectic.tools.debate import ContributionRecord, DebateMatch, search_debate
 from dialectic.tools.files import MAX_LIST_ENTRIES, file_read, list_files
 from dialectic.tools.index import FileMatch, index_for
 from dialectic.tools.sandbox import ContextDirectory, ToolError
 
-TOOL_NAMES = ("context_search", "file_read", "list_files")
 _MAX_TERM_CHARS = 500
 
 logger = logging.getLogger(__name__)

@@ -41,9 +41,12 @@ _AGENT_KEYS = (
 
 def contribution_record(c: Contribution) -> ContributionRecord:
     metadata = ContributionMetadata(latencyMs=c.latency_ms, model=c.model, tokensUsed=c.tokens_used)
-    if c.tool_calls:
-        metadata.toolCalls = [{"name": t.name, "args": t.args} for t in c.tool_calls]
-        metadata.toolResults = [{"name": t.name, "result": t.result} for t in c.tool_calls]
+    if c.tool_calls:  # the TypeScript tool's shapes: OpenAI's tool calls and tool messages
+        metadata.toolCalls = [{"id": t.id, "name": t.name, "arguments": t.arguments} for t in c.tool_calls]
+        metadata.toolResults = [
+            {"tool_call_id": t.id, "role": "tool", "content": t.result} for t in c.tool_calls
+        ]
+        metadata.toolCallIterations = c.tool_turns
     return ContributionRecord(
         agentId=c.agent_id,
         agentRole=c.agent_role,

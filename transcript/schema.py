@@ -19,8 +19,9 @@ class ContributionMetadata(_Record):
     latencyMs: int | float | None = None
     model: str | None = None
     tokensUsed: int | float | None = None
-    toolCalls: list[Any] | None = None
-    toolResults: list[Any] | None = None
+    toolCalls: list[Any] | None = None  # [{id, name, arguments (JSON text)}]
+    toolResults: list[Any] | None = None  # [{tool_call_id, role: "tool", content (truncated)}]
+    toolCallIterations: int | None = None  # model turns that called tools
 
 
 class ContributionRecord(_Record):

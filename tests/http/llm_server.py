@@ -84,6 +84,9 @@ Settings (constructor keywords, :meth:`LLMServer.set`, ``POST /_settings`` or co
                           absent or ``"auto"``); 2 by default, 0: it never calls a tool unasked
 ``parallel_tool_calls``   tool calls per such turn (1 by default); a request's own
                           ``parallel_tool_calls: false`` makes it 1
+``tool_script``           scripted tool calls instead of the agent's own choice: a list of turns,
+                          each a non-empty list of ``{"name": ..., "arguments": {...}}`` calls
+                          (see Tools); ``[]`` (the default): the agent chooses
 
 Order of the rules: auth (401, every API path), then for a chat completion: body (400, the tool
 checks of Tools included), latency, hold (see :meth:`LLMServer.hold`), model allow-list (404),
@@ -114,6 +117,13 @@ A call already made in the conversation (same tool, same path or term) is no can
 - ``tool_choice`` absent or ``"auto"``: while the conversation has fewer than ``tool_turns``
   assistant messages with ``tool_calls`` and a candidate is left, the reply is the first
   ``parallel_tool_calls`` candidates, as tool calls; else the reply is as without tools.
+  With a ``tool_script``, the script decides instead: while the conversation has fewer assistant
+  messages with ``tool_calls`` than the script has turns, the reply is the script's next turn
+  (turn ``n`` for a conversation with ``n`` such messages), every call of it exactly as written,
+  whatever the request offers, ``tool_turns`` or ``parallel_tool_calls`` say and whether the
+  path or term was ever seen (a test can make a model ask for ``../secret`` or ``.env``); after
+  the script, the reply is as without tools. Ids, determinism, usage, the log and faults are as
+  for the agent's own calls (``schema_invalid`` breaks the first scripted call's arguments).
 - ``"none"``: never a tool call.
 - ``"required"``: the first ``parallel_tool_calls`` candidates, whatever ``tool_turns`` (made calls
   again if none is left); if it has none at all (it knows none of the tools, or knows only
@@ -205,7 +215,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -240,10 +250,13 @@ class Settings:
     stream_chunk_chars: int = 24
     tool_turns: int = 2  # tool-calling turns the agent takes when tool_choice is "auto"
     parallel_tool_calls: int = 1  # calls per tool-calling turn
+    # Scripted turns for tool_choice "auto": each a tuple of {"name", "arguments"} calls.
+    tool_script: tuple[tuple[dict[str, Any], ...], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["fail_next"] = list(self.fail_next)
+        data["tool_script"] = [[copy.deepcopy(call) for call in turn] for turn in self.tool_script]
         data["models"] = list(self.models) if self.models is not None else None
         return data
 
@@ -294,8 +307,42 @@ def _updated(settings: Settings, changes: dict[str, Any]) -> Settings:
                 raise ValueError(f"{name}: must be at least {0 if name == 'tool_turns' else 1}, not {value}")
         elif name == "context_limit_tokens":
             value = None if value is None else int(value)
+        elif name == "tool_script":
+            value = _tool_script(value)
         clean[name] = value
     return replace(settings, **clean)
+
+
+def _tool_script(value: Any) -> tuple[tuple[dict[str, Any], ...], ...]:
+    """The ``tool_script`` setting, checked and copied: turns of ``{"name", "arguments"}`` calls
+    (``arguments`` a JSON object, or JSON text of one; absent: ``{}``)."""
+    if value is None:
+        return ()
+    if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
+        raise ValueError(f"tool_script: expected a list of turns, not {value!r}")
+    turns = []
+    for number, turn in enumerate(value):
+        if isinstance(turn, str | bytes | dict) or not isinstance(turn, list | tuple) or not turn:
+            raise ValueError(f"tool_script[{number}]: expected a non-empty list of calls, not {turn!r}")
+        calls = []
+        for index, call in enumerate(turn):
+            where = f"tool_script[{number}][{index}]"
+            name = call.get("name") if isinstance(call, dict) else None
+            if not isinstance(name, str) or not _FUNCTION_NAME.match(name):
+                raise ValueError(f"{where}: expected {{'name': ..., 'arguments': {{...}}}}, not {call!r}")
+            arguments = call.get("arguments")
+            if isinstance(arguments, str):
+                try:
+                    arguments = json.loads(arguments)
+                except ValueError:
+                    arguments = None
+            if arguments is None and "arguments" not in call:
+                arguments = {}
+            if not isinstance(arguments, dict):
+                raise ValueError(f"{where}: arguments must be a JSON object, not {call.get('arguments')!r}")
+            calls.append({"name": name, "arguments": copy.deepcopy(arguments)})
+        turns.append(tuple(calls))
+    return tuple(turns)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1345,7 +1392,12 @@ class Decision:
     forced: dict[str, Any] | None = None
 
 
-def decide(body: dict[str, Any], tool_turns: int = 2, parallel_tool_calls: int = 1) -> Decision:
+def decide(
+    body: dict[str, Any],
+    tool_turns: int = 2,
+    parallel_tool_calls: int = 1,
+    tool_script: Sequence[Sequence[dict[str, Any]]] = (),
+) -> Decision:
     functions = offered_tools(body)
     choice = body.get("tool_choice")
     messages = body.get("messages") or []
@@ -1366,6 +1418,12 @@ def decide(body: dict[str, Any], tool_turns: int = 2, parallel_tool_calls: int =
                 if calls
                 else Decision("tool_calls", forced=functions[0])
             )
+        elif tool_script:
+            if conversation.tool_turns < len(tool_script):
+                turn = tool_script[conversation.tool_turns]
+                return Decision(
+                    "tool_calls", [(str(c["name"]), copy.deepcopy(dict(c["arguments"]))) for c in turn]
+                )
         elif conversation.tool_turns < tool_turns:
             calls = agent_calls(known, conversation, messages)
             if calls:
@@ -1494,8 +1552,13 @@ def _last_user_text(messages: list[Any]) -> str:
     return ""
 
 
-def request_kind(body: dict[str, Any], tool_turns: int = 2, parallel_tool_calls: int = 1) -> str:
-    return decide(body, tool_turns, parallel_tool_calls).kind
+def request_kind(
+    body: dict[str, Any],
+    tool_turns: int = 2,
+    parallel_tool_calls: int = 1,
+    tool_script: Sequence[Sequence[dict[str, Any]]] = (),
+) -> str:
+    return decide(body, tool_turns, parallel_tool_calls, tool_script).kind
 
 
 def request_seed(body: dict[str, Any]) -> int:
@@ -1515,6 +1578,7 @@ def build_reply(
     schema_invalid: bool = False,
     tool_turns: int = 2,
     parallel_tool_calls: int = 1,
+    tool_script: Sequence[Sequence[dict[str, Any]]] = (),
     decision: Decision | None = None,
 ) -> Reply:
     seed = request_seed(body)
@@ -1527,7 +1591,7 @@ def build_reply(
     def text() -> str:
         return design_markdown(rng, quote, evidence)
 
-    decision = decision or decide(body, tool_turns, parallel_tool_calls)
+    decision = decision or decide(body, tool_turns, parallel_tool_calls, tool_script)
     kind = decision.kind
     if kind == "tool_calls":
         detail = None
@@ -1838,7 +1902,7 @@ class _Handler(BaseHTTPRequestHandler):
         except RequestError as exc:
             self._reject(entry, wire, exc)
             return
-        decision = decide(body, settings.tool_turns, settings.parallel_tool_calls)
+        decision = decide(body, settings.tool_turns, settings.parallel_tool_calls, settings.tool_script)
         kind = decision.kind
         app._note(entry, kind=kind)
         drawn_early: str | None = None
@@ -2566,6 +2630,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--record-bodies", action="store_true")
     parser.add_argument("--tool-turns", type=int, default=2, help="0: the agent never calls tools on its own")
     parser.add_argument("--parallel-tool-calls", type=int, default=1)
+    parser.add_argument(
+        "--tool-script",
+        help='JSON list of turns of tool calls, e.g. \'[[{"name": "file_read", "arguments": {"path": ".env"}}]]\'',
+    )
     parser.add_argument("--verbose", action="store_true", help="print one line per request on stderr")
     args = parser.parse_args(argv)
     faults = json.loads(args.faults) if args.faults else {}
@@ -2587,6 +2655,7 @@ def main(argv: list[str] | None = None) -> int:
         record_bodies=args.record_bodies,
         tool_turns=args.tool_turns,
         parallel_tool_calls=args.parallel_tool_calls,
+        tool_script=json.loads(args.tool_script) if args.tool_script else (),
     )
 
     def stop(signum: int, frame: object) -> None:

@@ -827,6 +827,107 @@ def test_tool_turns_and_parallel_tool_calls(llm_server):
         llm_server.set(tool_turns=-1)
 
 
+SCRIPT = [
+    # paths the agent never saw, a tool the request does not even offer, two calls in one turn
+    [
+        {"name": "file_read", "arguments": {"path": "../outside/secret.txt"}},
+        {"name": "list_files", "arguments": {"path": "/etc"}},
+    ],
+    [{"name": "not_offered", "arguments": {"x": [1, 2]}}],
+    [{"name": "context_search", "arguments": {"term": "NO-SUCH-TERM"}}],
+]
+
+
+def test_tool_script_replaces_the_agents_choice(llm_server, llm_server_module):
+    api = client(llm_server)
+    llm_server.set(tool_script=SCRIPT, tool_turns=0, parallel_tool_calls=1)
+    messages = [*MESSAGES]
+    calls = []
+    for _ in range(len(SCRIPT)):
+        reply = api.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=TOOLS)
+        message = reply.choices[0].message
+        assert reply.choices[0].finish_reason == "tool_calls" and message.content is None
+        calls.append(
+            [
+                {"name": c.function.name, "arguments": json.loads(c.function.arguments)}
+                for c in message.tool_calls
+            ]
+        )
+        messages.append(assistant_message(message))
+        for call in message.tool_calls:
+            content = (
+                run_tool(call.function.name, json.loads(call.function.arguments))
+                if call.function.name in ("file_read", "list_files", "context_search")
+                else json.dumps({"status": "error", "error": "unknown tool"})
+            )
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": content})
+    assert calls == SCRIPT  # exactly as scripted, whatever tool_turns and parallel_tool_calls say
+    final = api.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=TOOLS)
+    text = final.choices[0].message.content
+    assert final.choices[0].message.tool_calls is None and text.startswith("## Summary")
+    assert (
+        "- Tool `file_read` failed for `../outside/secret.txt`: File not found: ../outside/secret.txt\n"
+        in text
+    )
+
+    log = llm_server.log
+    assert [(e["kind"], e["tools_called"], e["tool_results"]) for e in log] == [
+        ("tool_calls", ["file_read", "list_files"], 0),
+        ("tool_calls", ["not_offered"], 2),
+        ("tool_calls", ["context_search"], 3),
+        ("text", [], 4),
+    ]
+    assert log[0]["completion_tokens"] == math.ceil(
+        (len('{"path": "../outside/secret.txt"}') + len('{"path": "/etc"}')) / 4
+    )
+
+    # deterministic: the same request gets the same calls, ids included; streamed too
+    again = api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS)
+    first = api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS)
+    assert [c.model_dump() for c in again.choices[0].message.tool_calls] == [
+        c.model_dump() for c in first.choices[0].message.tool_calls
+    ]
+    streamed = ChatOpenAI(
+        model="gpt-4o-mini", base_url=llm_server.url, api_key="k", max_retries=0, streaming=True
+    ).bind_tools(TOOLS)
+    message = streamed.invoke(MESSAGES)
+    assert [(c["id"], c["name"], c["args"]) for c in message.tool_calls] == [
+        (c.id, c.function.name, json.loads(c.function.arguments)) for c in first.choices[0].message.tool_calls
+    ]
+
+    # only tool_choice absent or "auto" follows the script; no tools, no calls
+    forced = api.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS, tool_choice="required"
+    )
+    assert [c.function.name for c in forced.choices[0].message.tool_calls] == ["list_files"]
+    none = api.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS, tool_choice="none"
+    )
+    assert none.choices[0].message.tool_calls is None
+    plain = api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert plain.choices[0].message.tool_calls is None
+
+    # faults apply as to any reply: schema_invalid breaks the first scripted call's arguments
+    llm_server.set(fail_next=["schema_invalid"])
+    broken = api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS)
+    assert json.loads(broken.choices[0].message.tool_calls[0].function.arguments) != SCRIPT[0][0]["arguments"]
+    assert llm_server.log[-1]["fault"] == "schema_invalid"
+    llm_server.set(fail_next=["500"])
+    with pytest.raises(openai.InternalServerError):
+        api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS)
+
+    # the setting: its JSON form, its checks, and back to the agent's own choice
+    settings = httpx.get(f"{llm_server.root_url}/_settings").json()
+    assert settings["tool_script"] == SCRIPT
+    for bad in ([{"name": "x"}], [[]], [[{"arguments": {}}]], [[{"name": "x", "arguments": [1]}]], "[]"):
+        with pytest.raises(ValueError):
+            llm_server.set(tool_script=bad)
+    assert httpx.post(f"{llm_server.root_url}/_settings", json={"tool_script": [[]]}).status_code == 400
+    llm_server.set(tool_script=[], tool_turns=1)
+    own = api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS)
+    assert [c.function.name for c in own.choices[0].message.tool_calls] == ["list_files"]
+
+
 def test_tool_choice_none_required_and_named(llm_server, llm_server_module):
     api = client(llm_server)
 

@@ -79,7 +79,7 @@ def test_every_packaged_template_file_checks_out() -> None:
         phase = file.stem
         if file.parent.name == "eval":  # evaluator prompts: named by use, checked by their kind
             phase = "compare" if phase.startswith("compare") else "evaluate"
-        assert phase in prompts.PLACEHOLDERS, file
+        # a phase the table above lacks (added by its file alone) may use what its file uses
         assert prompts.unknown_placeholders(file.read_text(encoding="utf-8"), phase) == [], file
 
 
