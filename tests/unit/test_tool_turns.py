@@ -156,3 +156,57 @@ def test_tool_calls_are_written_in_the_typescript_tools_shapes() -> None:
     assert metadata["toolCallIterations"] == 1
     plain = contribution_record(critique()).model_dump(exclude_none=True)["metadata"]
     assert "toolCalls" not in plain and "toolCallIterations" not in plain
+
+
+def test_a_typescript_debate_file_with_tool_metadata_loads_and_reports_the_files_read(isolated) -> None:
+    from dialectic.report.markdown import render_report
+    from dialectic.transcript.files import read_record
+
+    call = {"id": "call_9", "name": "file_read", "arguments": '{"path": "src/app.ts"}'}
+    refused = {"id": "call_10", "name": "file_read", "arguments": '{"path": ".env"}'}
+    document = {
+        "id": "deb-ts",
+        "problem": "Design X.",
+        "status": "completed",
+        "currentRound": 1,
+        "rounds": [
+            {
+                "roundNumber": 1,
+                "timestamp": "2025-01-01T00:00:00.000Z",
+                "contributions": [
+                    {
+                        "agentId": "agent-architect",
+                        "agentRole": "architect",
+                        "type": "proposal",
+                        "content": "A design.",
+                        "metadata": {
+                            "latencyMs": 10,
+                            "model": "m",
+                            "tokensUsed": 5,
+                            "toolCalls": [call, refused],
+                            "toolResults": [
+                                {
+                                    "tool_call_id": "call_9",
+                                    "role": "tool",
+                                    "content": '{"status":"success","result":{}}',
+                                },
+                                {
+                                    "tool_call_id": "call_10",
+                                    "role": "tool",
+                                    "content": '{"status":"error","error":"no"}',
+                                },
+                            ],
+                            "toolCallIterations": 1,
+                        },
+                    }
+                ],
+            }
+        ],
+        "createdAt": "2025-01-01T00:00:00.000Z",
+        "updatedAt": "2025-01-01T00:00:00.000Z",
+    }
+    path = isolated / "ts.json"
+    path.write_text(json.dumps(document))
+    record = read_record(path)
+    assert record.rounds[0].contributions[0].metadata.toolCallIterations == 1
+    assert "Files read: `src/app.ts`\n" in render_report(record)
