@@ -22,7 +22,7 @@ from dialectic.debate.phases import (
     Phase,
     next_in_round,
 )
-from dialectic.debate.state import AgentTask, DebateState, Failure
+from dialectic.debate.state import AgentTask, DebateState
 
 
 @dataclass(frozen=True)
@@ -46,13 +46,9 @@ class Calls:
 NONE = Calls()
 
 
-def retries(state: DebateState, settings: RunSettings, join: str) -> list[Failure]:
-    """After a pause for failed calls (see ``failures.pausing``), the calls a resume retries."""
-    return failures.pausing_failures(state, settings, SETTLED_AT[join])
-
-
 def retry_calls(state: DebateState, settings: RunSettings, join: str) -> Calls:
-    found = retries(state, settings, join)
+    """After a pause for failed calls (see ``failures.pausing``), the calls a resume retries."""
+    found = failures.pausing_failures(state, settings, SETTLED_AT[join])
     if not found:
         return NONE
     task_list = tuple(f.task for f in found if f.task is not None)
@@ -63,6 +59,10 @@ def retry_calls(state: DebateState, settings: RunSettings, join: str) -> Calls:
 def loops(phase: Phase, state: DebateState, settings: RunSettings) -> tuple[list[AgentTask], list[AgentTask]]:
     """The phase's calls whose model <-> tools loop goes on: (tools to run, models to go on)."""
     round_number = state["round"]
+    # Most phases use no tools: then there is no loop, and no need to build the phase's tasks
+    # (every join and router asks).
+    if not any(s.kind == phase.node and s.round == round_number for s in state.get("tool_steps", [])):
+        return [], []
     failed = [f for f in state.get("failures", []) if f.phase == phase.name and f.round == round_number]
     return turns.looping(tasks.phase_tasks(phase, state, settings), state, failed)
 
