@@ -203,13 +203,20 @@ def test_ctrl_c_stops_cleanly_and_resume_continues(isolated: Path, store_url: st
 
 
 def test_second_ctrl_c_exits_at_once_and_keeps_the_checkpoints(isolated: Path):
-    debate = Debate(isolated, str(isolated / "d.sqlite"), latency_ms=5000)
+    # The calls in flight take ten minutes: an exit before then did not wait for them.
+    debate = Debate(isolated, str(isolated / "d.sqlite"), latency_ms=600_000)
     process = debate.start("debate", "--offline", "-r", "1", "--id", "c2", PROBLEM)
     debate.wait_for(lambda ev: any(e["event"] == "start" for e in ev))
     process.send_signal(signal.SIGINT)
-    time.sleep(0.3)
+    assert process.stderr is not None
+    first = ""
+    while "Ctrl-C again" not in first:  # the first Ctrl-C was taken: now the second
+        line = process.stderr.readline()
+        assert line, "the process ended before it acknowledged Ctrl-C"
+        first += line
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=4)  # well before the 5 s calls in flight could end
+    _, rest = process.communicate(timeout=100)
+    err = first + rest
     assert process.returncode == 130
     assert "Traceback" not in err and "dialectic resume c2" in err
     assert ends(debate.events()) == []

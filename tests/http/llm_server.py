@@ -65,7 +65,8 @@ Settings (constructor keywords, :meth:`LLMServer.set`, ``POST /_settings`` or co
                           gateway or a rate limiter would); off by default
 ``seed``                  seed of the fault draws (setting it re-seeds)
 ``faults``                ``{kind: probability}``; kinds: ``"429"``, ``"500"``, ``"503"`` (any
-                          4xx/5xx code works), ``"hang"``, ``"malformed"``, ``"schema_invalid"``.
+                          4xx/5xx code works), ``"hang"``, ``"malformed"``, ``"html"`` (200 with
+                          an HTML page, as a proxy's login page), ``"schema_invalid"``.
                           Each chat completion that passes the deterministic rules draws one
                           number from a seeded ``random.Random``: runs are reproducible.
 ``fail_next``             a list of fault kinds applied, in order, to the next chat completions
@@ -176,6 +177,8 @@ Log entries (``server.log``: copies, oldest first; ``GET /_log``):
 ``error``                  the error code sent (for Ollama, whose errors have no code, the code
                            the OpenAI API would have sent)
 ``body``                   with ``record_bodies``: the request's JSON body as received
+``authorization``          the request's ``Authorization`` header as received (None: none), so a
+                           test can check which key reached which server
 ``tool``, ``tools_called`` for a reply with tool calls, the name of the first function called and
                            the names of all (``[]`` for other replies)
 ``tools_offered``          the names of the functions in the request's ``tools`` (``[]``: none)
@@ -222,7 +225,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-FAULT_KINDS = ("429", "500", "503", "hang", "malformed", "schema_invalid")
+FAULT_KINDS = ("429", "500", "503", "hang", "malformed", "html", "schema_invalid")
+# What a proxy's login or error page looks like to an API client: 200, but HTML, not the API.
+HTML_PAGE = b"<!DOCTYPE html><html><head><title>Sign in</title></head><body>Proxy login</body></html>"
 DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "google/gemini-2.5-flash-lite")
 _STATUS_FAULT = re.compile(r"^[45]\d\d$")
 
@@ -1729,10 +1734,10 @@ class _Handler(BaseHTTPRequestHandler):
         data = raw if raw is not None else json.dumps(payload).encode()
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            headers = {"Content-Type": "application/json", **(headers or {})}
             self.send_header("Content-Length", str(len(data)))
             self.send_header("x-request-id", f"req_{uuid.uuid4().hex[:16]}")
-            for name, value in (headers or {}).items():
+            for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
             self._ending()
@@ -1749,6 +1754,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self._read_body()
         entry = app._begin(method, path)
+        app._note(entry, authorization=self.headers.get("Authorization"))
         self._entry: dict[str, Any] | None = entry
         try:
             self._api(method, path, body, entry)
@@ -1897,6 +1903,7 @@ class _Handler(BaseHTTPRequestHandler):
             tool_results=tool_message_count(body["messages"]),
             **({"body": raw} if settings.record_bodies else {}),
         )
+        app._hold_if_due(entry)
         try:
             wire.check(body)
         except RequestError as exc:
@@ -1954,6 +1961,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._status(entry, 200)
             self._record_usage(entry, None)
             wire.malformed(self, stream, model)
+            return
+        if fault == "html":
+            self._status(entry, 200)
+            self._record_usage(entry, None)
+            self._send(200, None, {"Content-Type": "text/html; charset=utf-8"}, raw=HTML_PAGE)
             return
         reply = build_reply(body, schema_invalid=fault == "schema_invalid", decision=decision)
         app._note(
@@ -2366,6 +2378,7 @@ class LLMServer:
         self._stopping = threading.Event()
         self._gate = threading.Event()
         self._gate.set()
+        self._hold_when: Callable[[dict[str, Any]], bool] | None = None
         self._httpd = _HTTPServer((host, port), _Handler)
         self._httpd.app = self
         self._thread: threading.Thread | None = None
@@ -2456,7 +2469,21 @@ class LLMServer:
         requests pile up in flight, so a test can count exactly how many a client sends at once."""
         self._gate.clear()
 
+    def hold_from(self, predicate: Callable[[dict[str, Any]], bool]) -> None:
+        """:meth:`hold` from the first request whose log entry matches ``predicate`` on, that one
+        included: engaged by the server as the request arrives, so no reply can slip out first."""
+        with self._lock:
+            self._hold_when = predicate
+
+    def _hold_if_due(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            if self._hold_when is not None and self._hold_when(dict(entry)):
+                self._hold_when = None
+                self._gate.clear()
+
     def release(self) -> None:
+        with self._lock:
+            self._hold_when = None
         self._gate.set()
 
     def reset(self) -> None:
