@@ -75,6 +75,21 @@ Context = Annotated[
         help="Folder the agents' file tools may read (their config lists the tools); kept with the debate.",
     ),
 ]
+AllowInsecureHttp = Annotated[
+    bool,
+    typer.Option(
+        "--allow-insecure-http",
+        help="Allow plain http:// to an LLM endpoint on another machine. Env: DIALECTIC_ALLOW_INSECURE_HTTP=1.",
+    ),
+]
+TrustConfig = Annotated[
+    bool,
+    typer.Option(
+        "--trust-config",
+        help="Trust the config: prompt files outside its folder, and the extensions of an implicit "
+        "./debate-config.json. Env: DIALECTIC_TRUST_CONFIG=1.",
+    ),
+]
 Answers = Annotated[
     str | None,
     typer.Option(
@@ -146,6 +161,8 @@ def debate(
         bool, typer.Option("--steer", help="After each round but the last, pause for your note.")
     ] = False,
     context: Context = None,
+    allow_insecure_http: AllowInsecureHttp = False,
+    trust_config: TrustConfig = False,
 ) -> int:
     """Run a debate on a design problem and print the final solution."""
     from dialectic.runner import human, inputs
@@ -154,10 +171,15 @@ def debate(
 
     console = _stderr()
     inputs.load_env_file(env_file)
+    _check_outputs(db, output, report)
     text = inputs.read_problem(problem, problem_file)
     given = human.read_answers(answers) if answers else None
     settings, notices = inputs.prepare_settings(
-        config, roles=inputs.parse_roles(agents), rounds=inputs.parse_rounds(rounds), offline=offline
+        config,
+        roles=inputs.parse_roles(agents),
+        rounds=inputs.parse_rounds(rounds),
+        offline=offline,
+        trust_config=trust_config,
     )
     settings = inputs.run_overrides(
         timeout=timeout,
@@ -167,7 +189,9 @@ def debate(
         cache=cache,
         context=context,
     )(settings)
-    settings = settings.model_copy(update={"clarify": clarify, "steer": steer})
+    settings = settings.model_copy(
+        update={"clarify": clarify, "steer": steer, "allow_insecure_http": allow_insecure_http}
+    )
     if given is not None and not (clarify or settings.config.debate.interactiveClarifications):
         raise InputError(
             "--answers needs --clarify (or debate.interactiveClarifications: true in the config)"
@@ -230,6 +254,10 @@ def _finish(
     console: Console, result: DebateResult, *, output: str | None, report: str | None, verbose: bool
 ) -> int:
     """Write the products, then the closing stderr lines (id, JSON path, how to resume)."""
+    from rich.markup import escape
+
+    from dialectic.report.inert import terminal_safe
+
     if result.solution is not None:
         _write_output(result, output)
     if report:
@@ -246,20 +274,37 @@ def _finish(
         from dialectic.runner.human import pause_lines
 
         for line in [*pause_lines(result.pending), result.message or ""]:
-            console.print(line, markup=False)
+            console.print(terminal_safe(line), markup=False)
         if "dialectic resume" not in (result.message or ""):
             console.print(f"resume with: dialectic resume {result.debate_id}")
     elif result.exit_code != 0:
         if result.message and result.status != "interrupted":
             label = "[yellow]paused:[/]" if result.exit_code == ExitCode.PAUSED else "[red]error:[/]"
-            console.print(f"{label} {result.message}")
+            console.print(f"{label} {escape(terminal_safe(result.message))}")
         console.print(f"resume with: {result.resume_command}")
     return result.exit_code
 
 
+def _check_outputs(db: str | None, output: str | None, report: str | None = None) -> None:
+    """Refuse an output path we could not write (or that is the store) before any LLM call."""
+    from dialectic.runner.outputs import check_output
+
+    if output:
+        check_output(output, "-o", db=db)
+    if report:  # the path given (a folder is a mistake) and the .md file written
+        check_output(report, "--report", db=db)
+        check_output(_report_file(report), "--report", db=db)
+
+
+def _report_file(target: str) -> Path:
+    return Path(target) if target.lower().endswith(".md") else Path(target + ".md")
+
+
 def _write_output(result: DebateResult, output: str | None) -> None:
     if output is None:
-        sys.stdout.write(result.solution or "")
+        from dialectic.report.inert import terminal_safe
+
+        sys.stdout.write(terminal_safe(result.solution or ""))  # model text: no escape sequences
         if result.solution and not result.solution.endswith("\n"):
             sys.stdout.write("\n")
         return
@@ -276,7 +321,7 @@ def _write_report(console: Console, result: DebateResult, target: str, verbose: 
     from dialectic.report.markdown import render_report
     from dialectic.transcript.files import write_atomic
 
-    path = Path(target) if target.lower().endswith(".md") else Path(target + ".md")
+    path = _report_file(target)
     try:
         write_atomic(path, render_report(result.record, verbose=verbose))
     except OSError as exc:
@@ -324,6 +369,7 @@ def resume(
 
     inputs.load_env_file(env_file)
     validate_debate_id(debate_id)
+    _check_outputs(db, output, report)
     change = inputs.run_overrides(
         timeout=timeout,
         max_concurrency=max_concurrency,
@@ -371,6 +417,9 @@ def list_command(
         return 0
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from dialectic.report.inert import one_line
 
     table = Table(show_edge=False, box=None, pad_edge=False)
     for column in ("id", "status", "rounds", "created", "problem"):
@@ -381,7 +430,8 @@ def list_command(
             row.status,
             f"{row.rounds_done}/{row.max_rounds}",
             row.created_at[:19].replace("T", " "),
-            row.problem,
+            # Stored text: no escape sequences, no rich markup, one line cut with "…" to fit.
+            Text(one_line(row.problem), no_wrap=True, overflow="ellipsis"),
         )
     if rows:
         Console(soft_wrap=True).print(table)
@@ -410,7 +460,13 @@ def show(
         return 0
     lines = [
         f"debate {detail.id}: {detail.status}" + (f" (forked from {detail.parent})" if detail.parent else ""),
-        f"round {detail.round} of {detail.max_rounds}"
+        # Rounds done, as `dialectic list` counts them; the round in progress if there is one.
+        f"rounds done: {detail.rounds_done} of {detail.max_rounds}"
+        + (
+            f" (round {detail.round} in progress)"
+            if detail.next and detail.round > detail.rounds_done
+            else ""
+        )
         + (f"; next: {', '.join(detail.next)}" if detail.next else ""),
     ]
     if detail.running_by:
@@ -447,7 +503,9 @@ def show(
             lines.append(
                 f"  {row['checkpoint']}  step {row['step']:>3}  round {row['round']}  after {row['node'] or '-'}"
             )
-    sys.stdout.write("\n".join(lines) + "\n")
+    from dialectic.report.inert import terminal_safe
+
+    sys.stdout.write(terminal_safe("\n".join(lines)) + "\n")  # model and provider text inside
     return 0
 
 
@@ -469,6 +527,7 @@ def fork(
     verbose: Verbose = False,
     db: Db = None,
     context: Context = None,
+    trust_config: TrustConfig = False,
 ) -> int:
     """Start a new debate from a past checkpoint of another; the original stays untouched."""
     from dialectic.runner import human, inputs
@@ -477,8 +536,11 @@ def fork(
 
     inputs.load_env_file(env_file)
     validate_debate_id(debate_id)
+    _check_outputs(db, output, report)
     chosen = validate_debate_id(new_id) if new_id is not None else new_debate_id()
-    derive = inputs.fork_settings(config, rounds=inputs.parse_rounds(rounds), offline=offline)
+    derive = inputs.fork_settings(
+        config, rounds=inputs.parse_rounds(rounds), offline=offline, trust_config=trust_config
+    )
     run = inputs.run_overrides(context=context)
 
     def change(parent: RunSettings) -> RunSettings:
@@ -524,6 +586,7 @@ def report_command(
     from dialectic.report.markdown import render_report
     from dialectic.transcript.files import read_record, write_atomic
 
+    _check_outputs(None, output)
     record = read_record(_debate_path(debate_ref))
     agents = judge = summarization = None
     if config:
@@ -614,6 +677,8 @@ def eval_command(
     offline: Annotated[
         bool, typer.Option("--offline", help="Use the built-in simulated model for every evaluator.")
     ] = False,
+    allow_insecure_http: AllowInsecureHttp = False,
+    trust_config: TrustConfig = False,
 ) -> int:
     """Score a finished debate with evaluator agents, or compare two debates' final solutions."""
     from dialectic.evaluation import output as formats
@@ -624,6 +689,7 @@ def eval_command(
         raise InputError("give exactly one of --debate FILE (score it) or --compare A.json B.json")
     console = _stderr()
     inputs.load_env_file(env_file)
+    _check_outputs(None, output)
     times = run.parse_repeats(repeats)
 
     def show(event: dict[str, object]) -> None:
@@ -635,13 +701,26 @@ def eval_command(
         from dialectic.evaluation.compare import render_comparison
 
         comparison = run.compare_debates(
-            Path(config), Path(compare[0]), Path(compare[1]), repeats=times, offline=offline, on_event=show
+            Path(config),
+            Path(compare[0]),
+            Path(compare[1]),
+            repeats=times,
+            offline=offline,
+            on_event=show,
+            allow_insecure_http=allow_insecure_http,
+            trust_config=trust_config,
         )
         rendered = render_comparison(comparison)
     else:
         assert debate_file is not None
         table = run.score_debate(
-            Path(config), Path(debate_file), repeats=times, offline=offline, on_event=show
+            Path(config),
+            Path(debate_file),
+            repeats=times,
+            offline=offline,
+            on_event=show,
+            allow_insecure_http=allow_insecure_http,
+            trust_config=trust_config,
         )
         rendered = formats.render_scores(table)
     delivery = formats.deliver(rendered, output)
@@ -658,7 +737,9 @@ def _plain(console: Console, line: str) -> None:
     """A stderr line whose text is data ("[eval-1] …" is not markup); "warning:" in yellow."""
     from rich.text import Text
 
-    text = Text(line)
+    from dialectic.report.inert import terminal_safe
+
+    text = Text(terminal_safe(line))
     if line.startswith("warning:"):
         text.stylize("yellow", 0, len("warning:"))
     console.print(text)
@@ -678,10 +759,12 @@ def graph_command(
     ] = None,
     clarify: Annotated[bool, typer.Option("--clarify", help="With the clarification phase.")] = False,
     steer: Annotated[bool, typer.Option("--steer", help="With the pauses for steering notes.")] = False,
+    trust_config: TrustConfig = False,
 ) -> int:
     """Draw the compiled debate graph, extensions included (mermaid and ascii need no network)."""
     if fmt not in ("mermaid", "ascii", "png"):
         raise InputError(f"--format must be mermaid, ascii or png (got {fmt!r})")
+    _check_outputs(None, output)
     from dataclasses import replace
 
     from dialectic.graphs.debate import GraphOptions, drawing, options_for
@@ -690,7 +773,9 @@ def graph_command(
     if config:  # the config shapes the graph: its extensions are imported and drawn where they run
         from dialectic.runner.inputs import prepare_settings
 
-        settings, notices = prepare_settings(config, roles=None, rounds=None, offline=True)
+        settings, notices = prepare_settings(
+            config, roles=None, rounds=None, offline=True, trust_config=trust_config
+        )
         _warn(_stderr(), notices)
         options = options_for(settings)
     options = replace(options, clarify=options.clarify or clarify, steer=options.steer or steer)

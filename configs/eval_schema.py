@@ -8,7 +8,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dialectic.configs.providers import OFFLINE
-from dialectic.configs.schema import AgentConfig, Provider
+from dialectic.configs.schema import AgentConfig, ApiKeyEnv, Provider
 
 # Evaluators score, they do not create: a low temperature keeps repeated runs close.
 EVALUATOR_TEMPERATURE = 0.1
@@ -26,7 +26,7 @@ class EvaluatorConfig(BaseModel):
     timeout: float | None = Field(None, gt=0, le=3_600_000, description="call timeout in milliseconds")
     enabled: bool = True
     baseUrl: str | None = Field(None, pattern=r"^https?://")
-    apiKeyEnv: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    apiKeyEnv: ApiKeyEnv | None = None
     maxRetries: int = Field(3, ge=0, le=10)
 
     @field_validator("id", mode="before")

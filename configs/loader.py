@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,34 @@ from dialectic.configs.schema import DebateConfig
 from dialectic.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "debate-config.json"
+# The user's standing permission for configs to name files outside their folder (--trust-config).
+TRUST_ENV = "DIALECTIC_TRUST_CONFIG"
+HOW_TO_TRUST = f"--trust-config (or {TRUST_ENV}=1)"
+
+
+def config_trusted(flag: bool = False) -> bool:
+    """Whether the user trusts the configs of this run: ``--trust-config`` / ``trust_config=True``,
+    or ``DIALECTIC_TRUST_CONFIG=1`` in the environment."""
+    return flag or os.environ.get(TRUST_ENV, "").strip() == "1"
+
+
+def confined_path(base: Path, raw: str, key: str, *, trusted: bool) -> Path:
+    """The file a config names at ``key`` (``raw``, relative to the config's folder ``base``).
+
+    A config is often someone else's (a shared repository, a downloaded example), and what a
+    prompt path names is sent to the provider and stored with the debate: unless the user trusts
+    the config, the path must stay inside the config's folder once symlinks are resolved, so
+    ``../../secret``, ``/etc/...`` or a link pointing out is a config error."""
+    path = base / raw
+    if trusted:
+        return path
+    folder, target = base.resolve(), path.resolve()
+    if target == folder or target.is_relative_to(folder):
+        return path
+    raise ConfigError(
+        f"{key}: {raw!r} resolves to {target}, outside the config file's folder {folder}; "
+        f"move the file into that folder, or, if you trust this config, allow it with {HOW_TO_TRUST}"
+    )
 
 
 def builtin_config_text(name: str = "default.json") -> str:

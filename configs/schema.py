@@ -7,6 +7,7 @@ so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -53,13 +54,52 @@ def _known_provider(name: str) -> str:
 
 # A provider of configs/providers.py, or the offline model.
 Provider = Annotated[str, AfterValidator(_known_provider)]
+
+# apiKeyEnv names the variable whose value is sent as the endpoint's key. A config is often
+# someone else's: it may name only a variable that looks like an LLM key, never another secret
+# of the environment (AWS_SECRET_ACCESS_KEY, GITHUB_TOKEN…) for the server its baseUrl names.
+_KEY_VARIABLE = re.compile(r"^[A-Z][A-Z0-9_]*_(API_KEY|KEY|TOKEN)$")
+_OTHER_CREDENTIALS = frozenset(
+    [
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "PRIVATE",
+        "SESSION",
+        "SSH",
+        "AWS",
+        "GITHUB",
+        "GH",
+        "GITLAB",
+        "NPM",
+        "PYPI",
+    ]
+)
+
+
+def _llm_key_variable(name: str) -> str:
+    if _KEY_VARIABLE.match(name) and not _OTHER_CREDENTIALS & set(name.split("_")):
+        return name
+    raise ValueError(
+        f"{name!r} does not look like the variable of an LLM API key: use an upper-case name ending in "
+        "_API_KEY, _KEY or _TOKEN that names no other credential (no SECRET, PASSWORD, AWS, GITHUB…), "
+        "e.g. MY_LLM_API_KEY"
+    )
+
+
+ApiKeyEnv = Annotated[str, AfterValidator(_llm_key_variable)]
 MAX_RETRIES = 10  # the most retries an agent's maxRetries may ask for
+MAX_TIMEOUT_SECONDS = 3600  # the longest timeoutSeconds (also the cap of --timeout)
+MAX_CONCURRENCY = 256  # the most calls in flight maxConcurrency may ask for (and --max-concurrency)
 # The agent tools a config may list (dialectic.tools builds them), under the TypeScript tool's names.
 TOOL_NAMES: tuple[str, ...] = ("context_search", "file_read", "list_files")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_assignment=True)
+    # allow_inf_nan=False: a NaN or infinite number (JSON NaN, YAML .nan/.inf) is never a setting.
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, validate_assignment=True, allow_inf_nan=False
+    )
 
 
 class SummarizationSettings(_Strict):
@@ -113,8 +153,8 @@ class AgentConfig(_Strict):
     tools: list[ToolSpec] = Field(default_factory=list)
     toolCallLimit: int = Field(10, ge=0, le=100)
     baseUrl: str | None = Field(None, pattern=r"^https?://")
-    apiKeyEnv: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    timeoutSeconds: float = Field(120, gt=0, le=3600)
+    apiKeyEnv: ApiKeyEnv | None = None
+    timeoutSeconds: float = Field(120, gt=0, le=MAX_TIMEOUT_SECONDS)
     maxRetries: int = Field(3, ge=0, le=MAX_RETRIES)
     price: Price | None = None
 
@@ -158,7 +198,7 @@ class DebateSettings(_Strict):
     # timeout, rate limits): "pause" stops the debate at the phase's end (exit 3) so that
     # `dialectic resume` retries exactly those calls; "degrade" goes on without them.
     onTransientFailure: Literal["pause", "degrade"] = "pause"
-    maxConcurrency: int = Field(8, ge=1, le=256)
+    maxConcurrency: int = Field(8, ge=1, le=MAX_CONCURRENCY)
     # Requests per second allowed per provider (one limiter shared by all agents of a provider).
     requestsPerSecond: dict[Provider, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
     maxTokens: int | None = Field(None, ge=1, description="budget: tokens in + out for the whole debate")
@@ -202,6 +242,8 @@ class DebateConfig(_Strict):
             seen.add(agent.id)
         if self.judge.id in seen:
             raise ValueError(f"judge.id: {self.judge.id!r} is also an agent id; give the judge its own id")
+        if not self.enabled_agents():
+            raise ValueError('no agent is enabled: set "enabled": true on at least one agent')
         return self
 
     def enabled_agents(self) -> list[AgentConfig]:

@@ -5,11 +5,14 @@ debate uses the settings it started with, not a config file that may have change
 from __future__ import annotations
 
 import difflib
+import json
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dialectic import prompts
+from dialectic.configs.loader import config_trusted, confined_path
 from dialectic.configs.providers import OFFLINE
 from dialectic.configs.schema import (
     BUILTIN_ROLES,
@@ -28,6 +31,23 @@ _AGENT_PROMPT_KEYS = {
 }
 
 
+_MAX_REPAIRS = 20  # rounds of dropping invalid stored values before giving up
+
+
+def _drop(data: Any, loc: tuple[int | str, ...]) -> bool:
+    """Remove the value at ``loc`` (a validation error's location) so its default applies;
+    False if there is nothing there to remove (a required value is missing)."""
+    for part in loc[:-1]:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    if isinstance(data, dict) and loc and loc[-1] in data:
+        del data[loc[-1]]
+        return True
+    return False
+
+
 class RunSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -39,6 +59,8 @@ class RunSettings(BaseModel):
     config_path: str | None = None
     # --context DIR: the folder the agents' file tools may read (absolute), kept with the debate.
     context_dir: str | None = None
+    # --allow-insecure-http: the user (not a config) allows plain http:// to another machine.
+    allow_insecure_http: bool = False
     # agent id -> phase -> template text, for prompts the config replaces
     prompt_overrides: dict[str, dict[str, str]] = Field(default_factory=dict)
     # agent id -> phase -> where the template came from ("built-in" or a path)
@@ -86,6 +108,33 @@ class RunSettings(BaseModel):
     def from_json(cls, text: str) -> RunSettings:
         return cls.model_validate_json(text)
 
+    @classmethod
+    def from_stored(cls, text: str) -> tuple[RunSettings, list[str]]:
+        """Settings saved with a debate, read so that no stored value can brick the debate: a
+        value this version rejects (saved by an older one, or a NaN it let through) is replaced
+        by its default, and named in the returned notices."""
+        try:
+            return cls.model_validate_json(text), []
+        except ValidationError as exc:
+            first = exc
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise ConfigError(f"the stored settings are not JSON: {first.errors()[0]['msg']}") from None
+        notices: list[str] = []
+        for _ in range(_MAX_REPAIRS):
+            try:
+                return cls.model_validate(data), notices
+            except ValidationError as exc:
+                for error in exc.errors():
+                    where = ".".join(str(part) for part in error["loc"])
+                    if not _drop(data, error["loc"]):
+                        raise ConfigError(
+                            f"the stored settings cannot be read: {where}: {error['msg']}"
+                        ) from None
+                    notices.append(f"stored setting {where} was invalid ({error['msg']}); using its default")
+        raise ConfigError(f"the stored settings cannot be read: {first.errors()[0]['msg']}")
+
 
 def apply_overrides(
     config: DebateConfig, *, agent_roles: list[str] | None, rounds: int | None, offline: bool
@@ -125,21 +174,25 @@ def select_agents(config: DebateConfig, roles: list[str]) -> list[AgentConfig]:
 
 
 def resolve_settings(
-    config: DebateConfig, config_path: Path | None, *, offline: bool
+    config: DebateConfig, config_path: Path | None, *, offline: bool, trust_config: bool = False
 ) -> tuple[RunSettings, list[str]]:
     """Read the prompt files a config names (relative to its folder) and check placeholders.
 
     A missing or empty prompt file falls back to the built-in prompt with a warning; a template
-    that uses an unknown placeholder is a config error.
+    that uses an unknown placeholder, or a path outside the config's folder (unless the user
+    trusts the config: ``confined_path``), is a config error.
     """
     base = config_path.parent if config_path else Path.cwd()
+    trusted = config_trusted(trust_config)
     warnings: list[str] = []
     overrides: dict[str, dict[str, str]] = {}
     sources: dict[str, dict[str, str]] = {}
     members: list[AgentConfig] = [*config.enabled_agents(), config.judge]
     for member in members:
         if member.promptsDir is not None:
-            folder = _read_prompt_folder(base, member, is_judge=member is config.judge, warnings=warnings)
+            folder = _read_prompt_folder(
+                base, member, is_judge=member is config.judge, trusted=trusted, warnings=warnings
+            )
             for phase, (template, source) in folder.items():
                 overrides.setdefault(member.id, {})[phase] = template
                 sources.setdefault(member.id, {})[phase] = source
@@ -147,19 +200,23 @@ def resolve_settings(
         if member is config.judge:
             phases.pop("clarificationPromptPath")
         for key, phase in phases.items():
-            raw = getattr(member, key)
+            raw, label = getattr(member, key), f"{member.id}.{key}"
             if raw is None and phase == "summarize":
-                raw = config.summarization_for(member).promptPath
+                raw, label = (
+                    config.summarization_for(member).promptPath,
+                    f"{member.id}.summarization.promptPath",
+                )
             if raw is None:
                 continue
-            text, warning = read_prompt_file(base / raw, f"{member.id}.{key}")
+            path = confined_path(base, raw, label, trusted=trusted)
+            text, warning = read_prompt_file(path, label)
             if warning:
                 warnings.append(warning)
                 continue
             assert text is not None
-            check_placeholders(text, phase, base / raw)
+            check_placeholders(text, phase, path)
             overrides.setdefault(member.id, {})[phase] = text
-            sources.setdefault(member.id, {})[phase] = str((base / raw).resolve())
+            sources.setdefault(member.id, {})[phase] = str(path.resolve())
     settings = RunSettings(
         config=config,
         offline=offline,
@@ -171,14 +228,16 @@ def resolve_settings(
 
 
 def _read_prompt_folder(
-    base: Path, member: AgentConfig, *, is_judge: bool, warnings: list[str]
+    base: Path, member: AgentConfig, *, is_judge: bool, trusted: bool, warnings: list[str]
 ) -> dict[str, tuple[str, str]]:
     """The templates in a member's ``promptsDir``: phase -> (text, source path). Phases without
     a file keep the built-in template (the generalist's for a custom role); a more specific
     ``…PromptPath`` key of the member still wins over the folder. Files are checked like
-    prompt-path files: missing or empty ones warn, an unknown placeholder is a config error."""
+    prompt-path files: missing or empty ones warn, an unknown placeholder is a config error;
+    the folder and each file in it (a symlink may point out) must stay inside the config's."""
     assert member.promptsDir is not None
-    folder = base / member.promptsDir
+    key = f"{member.id}.promptsDir"
+    folder = confined_path(base, member.promptsDir, key, trusted=trusted)
     if not folder.is_dir():  # like a missing prompt file: the built-in prompts, with a warning
         warnings.append(
             f"{member.id}.promptsDir: prompt folder {folder.resolve()} not found (it is relative to "
@@ -197,7 +256,8 @@ def _read_prompt_folder(
                 f"({hint}phases: {', '.join(phases)})"
             )
             continue
-        text, warning = read_prompt_file(path, f"{member.id}.promptsDir")
+        confined_path(base, str(path), key, trusted=trusted)  # (an absolute path joins as itself)
+        text, warning = read_prompt_file(path, key)
         if warning:
             warnings.append(warning)
             continue

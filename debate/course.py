@@ -108,6 +108,12 @@ def debate_ends(state: DebateState, settings: RunSettings) -> bool:
     return is_last_round(state, settings) or consensus_reached(state, settings)
 
 
+def decided_otherwise(state: DebateState, before: RunSettings, after: RunSettings) -> bool:
+    """Whether other settings (a fork's: more rounds, say) end the debate at the end of this
+    round where these did not, or the reverse."""
+    return debate_ends(state, before) != debate_ends(state, after)
+
+
 def synthesis() -> Calls:
     return Calls(SYNTHESIZE, node=SYNTHESIZE.node)
 

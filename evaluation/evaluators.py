@@ -1,6 +1,7 @@
 """Load an evaluator config: validate it, keep the enabled evaluators, read their prompt files.
 
-Prompt paths are relative to the config file's folder. A missing or empty prompt file falls
+Prompt paths are relative to the config file's folder and must stay inside it unless the user
+trusts the config (``confined_path``, as in the debate config). A missing or empty prompt file falls
 back to the built-in prompt with a warning (as in the debate config); every other problem is a
 config error (exit 4) naming the file and the field.
 """
@@ -14,7 +15,12 @@ from pydantic import ValidationError
 
 from dialectic import prompts
 from dialectic.configs.eval_schema import EvalConfig, EvaluatorConfig
-from dialectic.configs.loader import describe_validation_error, read_config_document
+from dialectic.configs.loader import (
+    config_trusted,
+    confined_path,
+    describe_validation_error,
+    read_config_document,
+)
 from dialectic.configs.schema import AgentConfig
 from dialectic.configs.settings import check_placeholders, read_prompt_file
 from dialectic.errors import ConfigError
@@ -31,7 +37,9 @@ class Evaluator:
     user_source: str
 
 
-def load_evaluators(path: Path, *, offline: bool = False) -> tuple[list[Evaluator], list[str]]:
+def load_evaluators(
+    path: Path, *, offline: bool = False, trust_config: bool = False
+) -> tuple[list[Evaluator], list[str]]:
     """The enabled evaluators of the config at ``path``, and warnings for stderr."""
     source = str(path.resolve())
     document = read_config_document(path)
@@ -51,23 +59,34 @@ def load_evaluators(path: Path, *, offline: bool = False) -> tuple[list[Evaluato
             f'no enabled evaluator in {source}: all {len(config.agents)} have "enabled": false; enable at least one'
         )
     warnings: list[str] = []
-    evaluators = [_resolve(agent, path.resolve().parent, offline, warnings) for agent in enabled]
+    trusted = config_trusted(trust_config)
+    evaluators = [_resolve(agent, path.resolve().parent, offline, trusted, warnings) for agent in enabled]
     return evaluators, warnings
 
 
-def _resolve(agent: EvaluatorConfig, base: Path, offline: bool, warnings: list[str]) -> Evaluator:
+def _resolve(
+    agent: EvaluatorConfig, base: Path, offline: bool, trusted: bool, warnings: list[str]
+) -> Evaluator:
     system, system_source = _template(
-        agent.id, "systemPromptPath", agent.systemPromptPath, "system", base, warnings
+        agent.id, "systemPromptPath", agent.systemPromptPath, "system", base, trusted, warnings
     )
-    user, user_source = _template(agent.id, "userPromptPath", agent.userPromptPath, "user", base, warnings)
+    user, user_source = _template(
+        agent.id, "userPromptPath", agent.userPromptPath, "user", base, trusted, warnings
+    )
     return Evaluator(agent.as_agent(offline=offline), system, user, system_source, user_source)
 
 
 def _template(
-    agent_id: str, key: str, raw: str | None, builtin_name: str, base: Path, warnings: list[str]
+    agent_id: str,
+    key: str,
+    raw: str | None,
+    builtin_name: str,
+    base: Path,
+    trusted: bool,
+    warnings: list[str],
 ) -> tuple[str, str]:
     if raw is not None:
-        path = base / raw
+        path = confined_path(base, raw, f"{agent_id}.{key}", trusted=trusted)
         text, warning = read_prompt_file(path, f"{agent_id}.{key}")
         if text is not None:
             check_placeholders(text, "evaluate", path)

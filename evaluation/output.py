@@ -76,8 +76,7 @@ def append_csv(path: Path, columns: Sequence[str], values: Mapping[str, str]) ->
     warnings: list[str] = []
     header = _existing_header(path)
     if header is None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(csv_line(columns) + csv_line([values.get(c, "") for c in columns]), encoding="utf-8")
+        write_atomic(path, csv_line(columns) + csv_line([values.get(c, "") for c in columns]))
         return warnings
     dropped = [c for c in columns if c not in header and values.get(c)]
     if dropped:

@@ -1,7 +1,8 @@
 """From config entries to extension functions: import "package.module:function", load
 "path/to/file.py:function" relative to the config's folder, or look the name up among the
 ``dialectic.nodes`` entry points of installed packages. Every problem is a ``ConfigError``
-(exit 4) that names the extension."""
+(exit 4) that names the extension. Importing is running code: a config the tool found by itself
+(./debate-config.json without -c) does not get its extensions imported unless the user trusts it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from dialectic.configs.loader import DEFAULT_CONFIG_NAME, HOW_TO_TRUST, config_trusted
 from dialectic.configs.schema import ExtensionSpec
 from dialectic.configs.settings import RunSettings
 from dialectic.errors import ConfigError
@@ -48,10 +50,43 @@ def resolve_extensions(settings: RunSettings, given: Sequence[Extension] = ()) -
     return (*resolved, *at_hand.values())
 
 
+def without_implicit_extensions(
+    settings: RunSettings, *, found_implicitly: bool, trust_config: bool = False
+) -> tuple[RunSettings, list[str]]:
+    """A config found by itself in the working directory may be someone else's (a cloned
+    repository): unless the user trusts it, its extensions are left out of the run, and out of
+    its stored settings so that a resume does not import them either. Returns the notice."""
+    specs = settings.config.extensions
+    if not found_implicitly or not specs or config_trusted(trust_config):
+        return settings, []
+    names = ", ".join(spec.name for spec in specs)
+    notice = (
+        f"{settings.config_path} was found in the working directory, not given with -c: its "
+        f"extensions ({names}) are not imported and do not run; to run them, pass the config "
+        f"with -c {DEFAULT_CONFIG_NAME} or add {HOW_TO_TRUST}"
+    )
+    config = settings.config.model_copy(update={"extensions": []})
+    return settings.model_copy(update={"config": config}), [notice]
+
+
+def check_new_names(settings: RunSettings, given: Sequence[Extension]) -> None:
+    """Extensions given from Python to a new debate add nodes: one named like a config entry
+    would replace that entry unseen, so it is a config error. (On resume a name does match:
+    it supplies the function of the debate's own entry, ``with_extensions``.)"""
+    listed = {spec.name for spec in settings.config.extensions}
+    for extension in given:
+        if extension.name in listed:
+            where = settings.config_path or "the config"
+            raise ConfigError(
+                f"extension {extension.name!r} is given from Python and also listed in {where}; "
+                "give the one from Python another name, or remove the config's entry"
+            )
+
+
 def with_extensions(settings: RunSettings, given: Sequence[Extension]) -> RunSettings:
-    """The settings with the config entry of each extension given from Python (replacing a
-    config entry of the same name), so the run records them: a resume imports them again
-    from ``module:qualname``."""
+    """The settings with the config entry of each extension given from Python (on resume,
+    replacing the stored entry of the same name), so the run records them: a resume imports
+    them again from ``module:qualname``."""
     if not given:
         return settings
     by_name = {extension.name: extension.spec() for extension in given}

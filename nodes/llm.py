@@ -225,11 +225,23 @@ _TRANSIENT_NAMES = (
 )
 
 
+# What the OpenAI SDK and langchain-openai raise when a 200 reply's body is not the API's JSON
+# (an HTML login or error page of a proxy): the SDK hands the body on as a string.
+_NOT_JSON_MESSAGES = ("Unexpected response type", "'str' object has no attribute")
+
+
+def is_malformed_reply(exc: BaseException) -> bool:
+    """A reply that is not the API's JSON at all: cut off, or a page of HTML."""
+    if "JSONDecodeError" in type(exc).__name__:
+        return True
+    return isinstance(exc, ValueError | AttributeError) and str(exc).startswith(_NOT_JSON_MESSAGES)
+
+
 def is_transient(exc: BaseException) -> bool:
     code = status_code(exc)
     if code is not None and code >= 400:
         return code in (408, 409, 429) or code >= 500
-    return any(word in type(exc).__name__ for word in _TRANSIENT_NAMES)
+    return is_malformed_reply(exc) or any(word in type(exc).__name__ for word in _TRANSIENT_NAMES)
 
 
 def retry_after_seconds(exc: BaseException) -> float | None:
@@ -273,9 +285,14 @@ def describe_failure(exc: BaseException, member: AgentConfig, call: Call, attemp
             f"{who}: the prompt is longer than {member.model!r} accepts (HTTP 400 context length); lower "
             "debate.summarization.threshold or use a model with a longer context"
         )
+    tries = f" after {attempts} attempt{'s' if attempts != 1 else ''}"
+    if is_malformed_reply(exc):
+        return (
+            f"{who}: {base_url} sent a reply that is not the API's JSON{tries} (cut off, or an HTML page: "
+            f"a proxy, a login page or a wrong base URL?): {detail[:120]}"
+        )
     if code is not None and code < 500 and code != 429:
         return f"{who}: request rejected by {base_url} (HTTP {code}): {detail}"
-    tries = f" after {attempts} attempt{'s' if attempts != 1 else ''}"
     return f"{who}: provider failed{tries}: {detail}"
 
 

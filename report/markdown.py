@@ -5,13 +5,20 @@ consensus, failures and usage."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from dialectic.debate.phases import WRITER
 from dialectic.prompts import heading_levels, shift_headings
+from dialectic.report.inert import (
+    code_span,
+    fence,
+    markdown_block,
+    markdown_line,
+    markdown_text,
+    terminal_safe,
+)
 from dialectic.transcript.schema import ContributionRecord, DebateRecord
 
 _AGENT_COLUMNS = (
@@ -28,17 +35,16 @@ _AGENT_COLUMNS = (
 )
 
 
-def fence(text: str, info: str = "text") -> str:
-    """A fenced block whose fence is longer than any backtick run inside the text."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    marks = "`" * max(3, longest + 1)
-    return f"{marks}{info}\n{text.rstrip()}\n{marks}"
-
-
 def nest(markdown: str, top: int) -> str:
     """Shift the headings of ``markdown`` so its highest heading is at level ``top`` (max 6)."""
     levels = heading_levels(markdown)
     return shift_headings(markdown, top - min(levels)) if levels else markdown.strip()
+
+
+def _section(markdown: str, top: int) -> str:
+    """Markdown from a model or an extension, nested at ``top`` and made inert (after nesting,
+    which strips: the first line's indent decides whether it is code)."""
+    return markdown_block(nest(markdown, top))
 
 
 def title_of(problem: str) -> str:
@@ -54,7 +60,7 @@ def _cell(value: Any) -> str:
         return "N/A"
     if isinstance(value, (dict, list)):
         value = json.dumps(value, separators=(",", ":"))
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    return markdown_text(str(value).replace("\n", " ")).replace("|", "\\|")
 
 
 def _table(rows: Iterable[Sequence[Any]]) -> str:
@@ -95,17 +101,17 @@ def _number(value: float | int | None) -> str:
 
 def _contributions(items: list[ContributionRecord], kind: str, verbose: bool) -> list[str]:
     writer = WRITER.get(kind)
-    plural = writer.label if writer else f"{kind} contributions"
+    plural = writer.label if writer else f"{markdown_line(kind)} contributions"
     lines = [f"#### {plural[0].upper()}{plural[1:]}", ""]
     chosen = [c for c in items if c.type == kind]
     if not chosen:
         return [*lines, f"No {plural} in this round.", ""]
     for c in chosen:
         if writer is not None and writer.fanout == "peers":  # about other agents' work
-            title = f"*{c.agentId}* → *{c.targetAgentId or 'all peers'}*"
+            title = f"*{markdown_line(c.agentId)}* → *{markdown_line(c.targetAgentId or 'all peers')}*"
         else:
-            title = f"Agent *{c.agentId}*"
-        lines += [f"{title}{_metrics(c, verbose)}:", "", nest(c.content, 5) or "_(empty)_", ""]
+            title = f"Agent *{markdown_line(c.agentId)}*"
+        lines += [f"{title}{_metrics(c, verbose)}:", "", _section(c.content, 5) or "_(empty)_", ""]
         lines += _files_read(c)
     return lines
 
@@ -131,7 +137,7 @@ def _files_read(contribution: ContributionRecord) -> list[str]:
         path = arguments.get("path") if isinstance(arguments, dict) else None
         if isinstance(path, str) and path not in paths:
             paths.append(path)
-    return [f"Files read: {', '.join(f'`{path}`' for path in paths)}", ""] if paths else []
+    return [f"Files read: {', '.join(code_span(path) for path in paths)}", ""] if paths else []
 
 
 def _status(answer: object) -> str | None:
@@ -157,8 +163,8 @@ def render_report(
     judge = judge or record.judge
     when = record.createdAt or record.updatedAt or ""
     out = [
-        f"# Debate: {title_of(record.problem)}",
-        f"Time: {_time(when)}",
+        f"# Debate: {markdown_line(title_of(record.problem))}",
+        f"Time: {markdown_line(_time(when))}",
         "",
         "## Problem Description",
         "",
@@ -171,10 +177,17 @@ def render_report(
         if record.clarificationIterations and record.clarificationIterations > 1:
             out += [f"Asked in {record.clarificationIterations} batches (follow-up questions included).", ""]
         for group in record.clarifications:
-            out += [f"### {group.agentName or group.agentId} ({group.role})", ""]
+            out += [
+                f"### {markdown_line(group.agentName or group.agentId)} ({markdown_line(group.role)})",
+                "",
+            ]
             for item in group.items:
-                answer = item.answer.strip().replace("\n", "\n    ")  # a multi-line answer stays in its item
-                out += [f"- **{item.id}** {item.question}", f"  - Answer: {answer}"]
+                # A multi-line answer stays in its item.
+                answer = markdown_text(item.answer.strip()).replace("\n", "\n    ")
+                out += [
+                    f"- **{markdown_line(item.id)}** {markdown_line(item.question)}",
+                    f"  - Answer: {answer}",
+                ]
             out.append("")
     out += _steering(record)
     out += ["## Judge", "", _table([_agent_row(judge, summarization, judge=True)] if judge else []), ""]
@@ -187,12 +200,12 @@ def render_report(
             out += _contributions(round_record.contributions, kind, verbose)
     out += ["### Final Synthesis", ""]
     if record.finalSolution:
-        out += [nest(record.finalSolution.description, 4), ""]
+        out += [_section(record.finalSolution.description, 4), ""]
     else:
         out += ["No final synthesis (the debate did not finish).", ""]
     out += extension_sections(record)
     out += _outcome(record)
-    return "\n".join(out).rstrip() + "\n"
+    return terminal_safe("\n".join(out).rstrip() + "\n")  # `cat report.md` runs no escape sequence
 
 
 def _steering(record: DebateRecord) -> list[str]:
@@ -201,7 +214,7 @@ def _steering(record: DebateRecord) -> list[str]:
         return []
     out = ["## Steering Notes", ""]
     for note in record.steering:
-        text = "\n  ".join(nest(note.note, 4).splitlines())
+        text = "\n  ".join(markdown_text(nest(note.note, 4)).splitlines())
         out.append(f"- **After round {note.afterRound}:** {text}")
     return [*out, ""]
 
@@ -213,14 +226,14 @@ def extension_sections(record: DebateRecord) -> list[str]:
     for name, entry in (record.extensions or {}).items():
         text = entry.get("report") if isinstance(entry, dict) else None
         if isinstance(text, str) and text.strip():
-            out += [f"## Extension: {name}", "", nest(text, 3), ""]
+            out += [f"## Extension: {markdown_line(name)}", "", _section(text, 3), ""]
     return out
 
 
 def _outcome(record: DebateRecord) -> list[str]:
-    out = ["## Outcome", "", f"- Status: {record.status}"]
+    out = ["## Outcome", "", f"- Status: {markdown_line(record.status)}"]
     if record.stopReason:
-        out.append(f"- Stop reason: {record.stopReason}")
+        out.append(f"- Stop reason: {markdown_line(record.stopReason)}")
     if record.finalSolution and record.finalSolution.confidence is not None:
         out.append(f"- Confidence: {_number(record.finalSolution.confidence)}/100")
     out.append("")
@@ -236,7 +249,7 @@ def _outcome(record: DebateRecord) -> list[str]:
             "|---|---|---|---|---|---|",
         ]
         out += [
-            f"| {f.agentId} | {f.phase} | {f.round} | {_failure_kind(f.transient)} | "
+            f"| {_cell(f.agentId)} | {_cell(f.phase)} | {f.round} | {_failure_kind(f.transient)} | "
             f"{'yes' if f.recovered else 'no'} | {_cell(f.error)} |"
             for f in record.failures
         ]
@@ -264,13 +277,12 @@ def _usage(usage: dict[str, Any]) -> list[str]:
     ]
     total = usage.get("total", {})
     rows = [("**Total**", total)]
-    rows += [(f"agent {name}", bucket) for name, bucket in usage.get("byAgent", {}).items()]
-    rows += [(f"phase {name}", bucket) for name, bucket in usage.get("byPhase", {}).items()]
-    rows += [(f"round {name}", bucket) for name, bucket in usage.get("byRound", {}).items()]
+    for scope in ("agent", "phase", "round"):  # names from the debate file: table cells
+        by = usage.get(f"by{scope.title()}", {})
+        rows += [(f"{scope} {_cell(name)}", bucket) for name, bucket in by.items()]
     for scope, bucket in rows:
-        out.append(
-            f"| {scope} | {bucket.get('calls', 0)} | {bucket.get('inputTokens', 0)} | {bucket.get('outputTokens', 0)} | {cost(bucket)} |"
-        )
+        counts = " | ".join(_cell(bucket.get(key, 0)) for key in ("calls", "inputTokens", "outputTokens"))
+        out.append(f"| {scope} | {counts} | {cost(bucket)} |")
     out.append("")
     return out
 

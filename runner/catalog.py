@@ -21,6 +21,7 @@ from dialectic.debate.state import DebateState
 from dialectic.debate.status import debate_status
 from dialectic.runner import store as stores
 from dialectic.runner.run import read_stored, thread_config
+from dialectic.transcript.files import reconcile_status
 from dialectic.transcript.usage import summarize_usage
 
 
@@ -52,7 +53,15 @@ class DebateRow:
     parent: str | None = None
 
 
-def _rounds_done(values: dict[str, Any]) -> int:
+def _status(snapshot: StateSnapshot, debate_id: str, *, running: bool) -> str:
+    """The debate's status, also set in its JSON if that still says "running" after a kill."""
+    status = status_of(snapshot, running)
+    reconcile_status(stores.debate_json_path(debate_id), status)
+    return status
+
+
+def rounds_done(values: dict[str, Any]) -> int:
+    """Rounds whose refinements are in (all of them once the judge has ruled)."""
     current = int(values.get("round") or 0)
     refined = any(c.round == current and c.type == "refinement" for c in values.get("contributions", []))
     return current if refined or values.get("final_solution") is not None else max(0, current - 1)
@@ -60,7 +69,9 @@ def _rounds_done(values: dict[str, Any]) -> int:
 
 def list_debates(db: str | None) -> list[DebateRow]:
     rows = []
-    with stores.open_store(stores.db_url(db)) as store:
+    url = stores.db_url(db)
+    stores.require_store(url)
+    with stores.open_store(url, read_only=True) as store:
         graph = reader(store)
         for debate_id in store.thread_ids():
             stored = read_stored(store, debate_id)
@@ -72,8 +83,8 @@ def list_debates(db: str | None) -> list[DebateRow]:
             rows.append(
                 DebateRow(
                     id=debate_id,
-                    status=status_of(snapshot, store.holder(debate_id) is not None),
-                    rounds_done=_rounds_done(values),
+                    status=_status(snapshot, debate_id, running=store.holder(debate_id) is not None),
+                    rounds_done=rounds_done(values),
                     max_rounds=stored.rounds,
                     created_at=stored.created_at,
                     problem=problem[0][:100] if problem else "",
@@ -88,6 +99,7 @@ class DebateDetail:
     id: str
     status: str
     round: int
+    rounds_done: int  # as ``dialectic list`` counts them
     max_rounds: int
     next: list[str]
     done: list[str]
@@ -121,7 +133,7 @@ def _who(result: Any) -> str | None:
 
 
 def show_debate(db: str | None, debate_id: str, *, history: bool = False) -> DebateDetail:
-    with stores.open_store(stores.db_url(db)) as store:
+    with stores.open_store(stores.db_url(db), read_only=True) as store:
         stores.validate_debate_id(debate_id)
         stored = read_stored(store, debate_id, required=True)
         assert stored is not None
@@ -136,8 +148,9 @@ def show_debate(db: str | None, debate_id: str, *, history: bool = False) -> Deb
         pauses = by_urgency([found for _, found in waiting])
         detail = DebateDetail(
             id=debate_id,
-            status=status_of(snapshot, holder is not None),
+            status=_status(snapshot, debate_id, running=holder is not None),
             round=int(values.get("round") or 0),
+            rounds_done=rounds_done(values),
             max_rounds=stored.rounds,
             next=list(snapshot.next),
             done=done,

@@ -43,13 +43,15 @@ def score_debate(
     offline: bool = False,
     max_concurrency: int = DEFAULT_CONCURRENCY,
     on_event: EventHandler | None = None,
+    allow_insecure_http: bool = False,
+    trust_config: bool = False,
 ) -> ScoreTable:
     """Score one finished debate with every enabled evaluator, ``repeats`` times each."""
     notify = on_event or (lambda event: None)
     _check_repeats(repeats)
-    evaluators = _load(config, offline, notify)
+    evaluators = _load(config, offline, notify, trust_config)
     inputs = load_debate(debate)
-    _check_keys(evaluators)
+    _check_keys(evaluators, allow_insecure_http)
     rendered: dict[tuple[str, Order | None], Prompt] = {
         (e.member.id, None): score_prompt(e, inputs) for e in evaluators
     }
@@ -83,15 +85,17 @@ def compare_debates(
     offline: bool = False,
     max_concurrency: int = DEFAULT_CONCURRENCY,
     on_event: EventHandler | None = None,
+    allow_insecure_http: bool = False,
+    trust_config: bool = False,
 ) -> Comparison:
     """Ask every evaluator which final solution is better, in both orders, ``repeats`` times."""
     notify = on_event or (lambda event: None)
     _check_repeats(repeats)
-    evaluators = _load(config, offline, notify)
+    evaluators = _load(config, offline, notify, trust_config)
     a, b = load_debate(debate_a), load_debate(debate_b)
     if a.problem != b.problem:
         _warn(notify, f"{a.name} and {b.name} answer different problems; the evaluators are shown {a.name}'s")
-    _check_keys(evaluators)
+    _check_keys(evaluators, allow_insecure_http)
     orders: tuple[Order, Order] = ("AB", "BA")
     rendered: dict[tuple[str, Order | None], Prompt] = {
         (e.member.id, order): compare_prompt(a, b, order) for e in evaluators for order in orders
@@ -164,8 +168,8 @@ def _pairs(outcomes: Sequence[EvaluationOutcome], repeats: int) -> tuple[list[Pa
     return pairs, failures
 
 
-def _load(config: Path, offline: bool, notify: EventHandler) -> list[Evaluator]:
-    evaluators, warnings = load_evaluators(config, offline=offline)
+def _load(config: Path, offline: bool, notify: EventHandler, trust_config: bool) -> list[Evaluator]:
+    evaluators, warnings = load_evaluators(config, offline=offline, trust_config=trust_config)
     for warning in warnings:
         _warn(notify, warning)
     return evaluators
@@ -190,10 +194,10 @@ def _check_repeats(repeats: int) -> None:
         raise InputError(f"--repeats must be a whole number from 1 to {MAX_REPEATS} (got {repeats})")
 
 
-def _check_keys(evaluators: Sequence[Evaluator]) -> None:
+def _check_keys(evaluators: Sequence[Evaluator], allow_insecure_http: bool) -> None:
     from dialectic.providers.factory import check_keys
 
-    check_keys([e.member for e in evaluators], os.environ)
+    check_keys([e.member for e in evaluators], os.environ, allow_insecure_http=allow_insecure_http)
 
 
 def _run(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from dialectic.debate.clarifications import PendingQuestion
 from dialectic.debate.pauses import ClarificationPause, Pause, SteeringPause
 from dialectic.errors import InputError
+from dialectic.report.inert import terminal_safe
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -184,7 +185,7 @@ class HumanInput:
         return {"note": ""} if resumed else None
 
     def _say(self, text: str) -> None:
-        self.console.print(text, markup=False, highlight=False)
+        self.console.print(terminal_safe(text), markup=False, highlight=False)  # the agents' questions
 
     def _read(self, prompt: str) -> str:
         # At a prompt, Ctrl-C means "leave it paused", not "stop after the step in flight".

@@ -3,12 +3,36 @@ Shared by the CLI and the library API so every entry point checks the same way."
 
 from __future__ import annotations
 
+import io
+import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 from dialectic.configs.loader import load_config
+from dialectic.configs.schema import MAX_CONCURRENCY, MAX_TIMEOUT_SECONDS
 from dialectic.configs.settings import RunSettings, apply_overrides, resolve_settings
 from dialectic.errors import InputError
+
+# A problem is a design brief, not a corpus: a larger one is a mistake (a log, a binary, /dev/zero)
+# that would be sent, and paid for, in every prompt. DIALECTIC_MAX_PROBLEM_BYTES raises the cap.
+MAX_PROBLEM_BYTES = 200_000
+
+
+def max_problem_bytes() -> int:
+    value = os.environ.get("DIALECTIC_MAX_PROBLEM_BYTES", "").strip()
+    if not value:
+        return MAX_PROBLEM_BYTES
+    if not value.isdigit() or int(value) < 1:
+        raise InputError(f"DIALECTIC_MAX_PROBLEM_BYTES must be a whole number of bytes (got {value!r})")
+    return int(value)
+
+
+def _too_large(size: int, limit: int, what: str) -> InputError:
+    return InputError(
+        f"{what} is larger than {limit // 1000} KB ({size // 1000} KB or more): give a shorter problem, "
+        "or raise the limit with DIALECTIC_MAX_PROBLEM_BYTES"
+    )
 
 
 def read_problem(inline: str | None, path: str | None) -> str:
@@ -18,10 +42,13 @@ def read_problem(inline: str | None, path: str | None) -> str:
         raise InputError(
             'no problem given: pass it inline (dialectic debate "…") or with --problem-file PATH'
         )
+    limit = max_problem_bytes()
     if inline is not None:
         text = inline.strip()
         if not text:
             raise InputError("the problem text is empty")
+        if len(text.encode()) > limit:
+            raise _too_large(len(text.encode()), limit, "the problem text")
         return text
     assert path is not None
     file = Path(path)
@@ -31,11 +58,19 @@ def read_problem(inline: str | None, path: str | None) -> str:
     if file.is_dir():
         raise InputError(f"problem file is a directory: {shown}")
     try:
-        text = file.read_text(encoding="utf-8").strip()
-    except UnicodeDecodeError as exc:
-        raise InputError(f"problem file is not UTF-8 text: {shown}") from exc
+        # Read at most one byte past the cap: a device or a FIFO (/dev/zero) never ends.
+        with file.open("rb") as handle:
+            data = handle.read(limit + 1)
     except OSError as exc:
         raise InputError(f"cannot read problem file {shown}: {exc.strerror}") from exc
+    if len(data) > limit:
+        raise _too_large(len(data), limit, f"problem file {shown}")
+    try:
+        text = data.decode("utf-8").strip()
+    except UnicodeDecodeError as exc:
+        raise InputError(f"problem file is not UTF-8 text: {shown}") from exc
+    if "\x00" in text:
+        raise InputError(f"problem file is binary, not text (it holds NUL bytes): {shown}")
     if not text:
         raise InputError(f"problem file is empty: {shown}")
     return text
@@ -71,29 +106,48 @@ def load_env_file(path: str | None) -> None:
 
     if path is not None:
         file = Path(path)
+        if file.is_dir():
+            raise InputError(f"env file is a directory: {file.resolve()}; give the path of a dotenv file")
         if not file.is_file():
             raise InputError(f"env file not found: {file.resolve()}")
-        load_dotenv(file, override=False)
     elif Path(".env").is_file():
-        load_dotenv(Path(".env"), override=False)
+        file = Path(".env")
+    else:
+        return
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"env file is not UTF-8 text: {file.resolve()}; save it as UTF-8") from None
+    except OSError as exc:
+        raise InputError(f"cannot read env file {file.resolve()}: {exc.strerror}") from exc
+    load_dotenv(stream=io.StringIO(text), override=False)
 
 
 def prepare_settings(
-    config_path: str | None, *, roles: list[str] | None, rounds: int | None, offline: bool
+    config_path: str | None,
+    *,
+    roles: list[str] | None,
+    rounds: int | None,
+    offline: bool,
+    trust_config: bool = False,
 ) -> tuple[RunSettings, list[str]]:
     """Load, override and resolve a config; returns the settings and notices for stderr.
-    Its extensions are imported and checked here, before anything runs."""
-    from dialectic.extensions.loading import resolve_extensions
+    Its extensions are imported and checked here, before anything runs (not those of a config
+    found implicitly, unless ``trust_config``: see ``without_implicit_extensions``)."""
+    from dialectic.extensions.loading import resolve_extensions, without_implicit_extensions
 
     config, source, notices = load_config(Path(config_path) if config_path else None)
     config = apply_overrides(config, agent_roles=roles, rounds=rounds, offline=offline)
-    settings, warnings = resolve_settings(config, source, offline=offline)
+    settings, warnings = resolve_settings(config, source, offline=offline, trust_config=trust_config)
+    settings, skipped = without_implicit_extensions(
+        settings, found_implicitly=config_path is None, trust_config=trust_config
+    )
     resolve_extensions(settings)
-    return settings, notices + warnings
+    return settings, notices + warnings + skipped
 
 
 def fork_settings(
-    config_path: str | None, *, rounds: int | None, offline: bool
+    config_path: str | None, *, rounds: int | None, offline: bool, trust_config: bool = False
 ) -> Callable[[RunSettings], RunSettings]:
     """How a fork's settings derive from its parent's: a new config (with the same agents) and/or
     new rounds; everything else as the parent had it."""
@@ -103,7 +157,11 @@ def fork_settings(
             config = apply_overrides(parent.config, agent_roles=None, rounds=rounds, offline=offline)
             return parent.model_copy(update={"config": config, "offline": parent.offline or offline})
         settings, _ = prepare_settings(
-            config_path, roles=None, rounds=rounds, offline=offline or parent.offline
+            config_path,
+            roles=None,
+            rounds=rounds,
+            offline=offline or parent.offline,
+            trust_config=trust_config,
         )
         before = sorted(agent.id for agent in parent.agents)
         after = sorted(agent.id for agent in settings.agents)
@@ -129,13 +187,16 @@ def run_overrides(
 ) -> Callable[[RunSettings], RunSettings]:
     """Command-line settings that apply to a run (new or resumed) from here on. ``context`` (the
     folder the agents' file tools may read) is checked now: it must be a folder (exit 2)."""
-    if timeout is not None and timeout <= 0:
-        raise InputError(f"--timeout must be a positive number of seconds (got {timeout:g})")
-    if max_concurrency is not None and max_concurrency < 1:
-        raise InputError(f"--max-concurrency must be at least 1 (got {max_concurrency})")
+    # typer parses "nan" and "inf" as floats: neither is a number of seconds or dollars.
+    if timeout is not None and not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT_SECONDS):
+        raise InputError(
+            f"--timeout must be a number of seconds above 0 and at most {MAX_TIMEOUT_SECONDS} (got {timeout:g})"
+        )
+    if max_concurrency is not None and not 1 <= max_concurrency <= MAX_CONCURRENCY:
+        raise InputError(f"--max-concurrency must be from 1 to {MAX_CONCURRENCY} (got {max_concurrency})")
     if max_tokens is not None and max_tokens < 1:
         raise InputError(f"--max-tokens must be at least 1 (got {max_tokens})")
-    if max_cost is not None and max_cost <= 0:
+    if max_cost is not None and not (math.isfinite(max_cost) and max_cost > 0):
         raise InputError(f"--max-cost must be a positive number of USD (got {max_cost:g})")
     context_dir = context_folder(context) if context is not None else None
 

@@ -29,10 +29,15 @@ def load_config(
     offline: bool = False,
     rounds: int | None = None,
     agents: Iterable[str] | None = None,
+    trust_config: bool = False,
 ) -> RunSettings:
     """The resolved settings of a config: a file (JSON or YAML), a dict shaped like one, or
     ``None`` for ./debate-config.json if present, else the built-in defaults. Prompt files and
-    extensions are read and checked now (``ConfigError`` names what is wrong)."""
+    extensions are read and checked now (``ConfigError`` names what is wrong).
+
+    Prompt paths must stay inside the config's folder (a dict's: the working directory), and
+    the extensions of a ./debate-config.json found with ``None`` are not imported (a warning
+    says so), unless ``trust_config`` (the CLI's ``--trust-config``)."""
     roles = list(agents) if agents is not None else None
     if isinstance(config, Mapping):
         from dialectic.configs.loader import validate_config
@@ -44,11 +49,15 @@ def load_config(
             rounds=rounds,
             offline=offline,
         )
-        settings, notices = resolve_settings(parsed, None, offline=offline)
+        settings, notices = resolve_settings(parsed, None, offline=offline, trust_config=trust_config)
         resolve_extensions(settings)
     else:
         settings, notices = inputs.prepare_settings(
-            str(config) if config is not None else None, roles=roles, rounds=rounds, offline=offline
+            str(config) if config is not None else None,
+            roles=roles,
+            rounds=rounds,
+            offline=offline,
+            trust_config=trust_config,
         )
     for notice in notices:
         warnings.warn(notice, DialecticWarning, stacklevel=2)
@@ -66,16 +75,19 @@ def run_debate(
     db: str | None = None,
     on_event: EventHandler | None = None,
     context: str | Path | None = None,
+    trust_config: bool = False,
 ) -> DebateResult:
     """Run a debate to its end (or its first pause) and return its result.
 
     ``config`` is what ``load_config`` takes, or settings it returned. Checkpoints go to ``db``
     (default ./debates/dialectic.sqlite, or ``DIALECTIC_DB``) and the debate JSON to
     ./debates/<id>.json, as with the CLI, so ``dialectic resume``/``report`` work on it.
-    ``extensions`` adds extension nodes (``Extension`` objects or config-shaped dicts).
+    ``extensions`` adds extension nodes (``Extension`` objects or config-shaped dicts); a name
+    the config already uses is a ``ConfigError``. ``trust_config`` is ``load_config``'s.
     ``context`` is the folder the agents' file tools may read (``--context``).
     ``on_event`` receives the progress events; without it, warnings become Python warnings.
     """
+    from dialectic.extensions.loading import check_new_names
     from dialectic.graphs.extensions import as_extensions
 
     if isinstance(config, RunSettings):
@@ -86,17 +98,19 @@ def run_debate(
                 update={"config": overridden, "offline": settings.offline or offline}
             )
     else:
-        settings = load_config(config, offline=offline, rounds=rounds)
+        settings = load_config(config, offline=offline, rounds=rounds, trust_config=trust_config)
     if context is not None:
         settings = inputs.run_overrides(context=str(context))(settings)
     text = inputs.read_problem(problem, None)
+    given = as_extensions(extensions)
+    check_new_names(settings, given)
     return start_debate(  # (which checks the keys before any call)
         text,
         settings,
         debate_id=debate_id,
         db=db,
         on_event=on_event or _warnings_only,
-        extensions=as_extensions(extensions),
+        extensions=given,
     )
 
 

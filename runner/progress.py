@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from dialectic.debate.phases import label
+from dialectic.report.inert import terminal_safe
 from dialectic.transcript.schema import DebateRecord
 
 
@@ -64,7 +65,7 @@ class Progress:
         elif kind == "call_failed":
             self.agent_state[agent] = "failed"
             self.phase_calls[(int(event.get("round") or 0), str(event.get("phase")))][2] += 1
-            self._line(f"[yellow]warning:[/] {event.get('error')}")
+            self._line(f"[yellow]warning:[/] {escape(str(event.get('error')))}")
         elif kind == "phase_done" and (int(event["round"]), str(event["phase"])) not in self.reported:
             self.reported.add((int(event["round"]), str(event["phase"])))
             self._phase_line(int(event["round"]), str(event["phase"]))
@@ -103,7 +104,7 @@ class Progress:
 
     def _line(self, text: str) -> None:
         elapsed = time.monotonic() - self.started
-        self.console.print(f"[dim][{elapsed:6.1f}s][/] {text}", highlight=False)
+        self.console.print(f"[dim][{elapsed:6.1f}s][/] {terminal_safe(text)}", highlight=False)
 
     def _render(self) -> Table:
         elapsed = time.monotonic() - self.started

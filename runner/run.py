@@ -18,13 +18,16 @@ from langgraph.runtime import RunControl
 from langgraph.types import Command, StreamMode
 
 from dialectic.configs.settings import RunSettings
+from dialectic.debate import course
 from dialectic.debate.context import DebateContext
 from dialectic.debate.pauses import BudgetPause, Pause, by_urgency, read_pause, read_pauses
+from dialectic.debate.phases import ROUND
+from dialectic.debate.state import DebateState
 from dialectic.debate.status import debate_status
 from dialectic.errors import ExitCode, InputError, ProviderError
 from dialectic.runner import store as stores
 from dialectic.transcript.export import to_record
-from dialectic.transcript.files import write_record
+from dialectic.transcript.files import reconcile_status, write_record
 from dialectic.transcript.schema import DebateRecord
 
 if TYPE_CHECKING:
@@ -170,9 +173,7 @@ class DebateRun:
         return record
 
     def execute(self, graph_input: Any) -> DebateResult:
-        from dialectic.providers.factory import check_keys
-
-        check_keys([*self.settings.agents, self.settings.judge])  # before any call: exit 4, nothing spent
+        check_providers(self.settings)
         self.on_event(
             {
                 "event": "run_started",
@@ -293,6 +294,14 @@ class DebateRun:
         return result
 
 
+def check_providers(settings: RunSettings) -> None:
+    """Before any call (and, for a new debate, before its store is created): every provider is
+    installed and reachable safely, and every agent has its key. Exit 4, nothing spent."""
+    from dialectic.providers.factory import check_keys
+
+    check_keys([*settings.agents, settings.judge], allow_insecure_http=settings.allow_insecure_http)
+
+
 def start_debate(
     problem: str,
     settings: RunSettings,
@@ -309,6 +318,7 @@ def start_debate(
     saved). ``extensions`` are extension functions given from Python, beside those the settings
     name."""
     debate_id = stores.validate_debate_id(debate_id) if debate_id is not None else stores.new_debate_id()
+    check_providers(settings)
     with stores.open_store(stores.db_url(db)) as store, store.writer(debate_id, "dialectic debate"):
         if store.exists(debate_id):
             raise InputError(
@@ -339,7 +349,7 @@ class StoredDebate:
     parent_id: str | None
 
     def settings(self) -> RunSettings:
-        return RunSettings.from_json(self.settings_json)
+        return RunSettings.from_stored(self.settings_json)[0]
 
     @property
     def rounds(self) -> int:
@@ -383,7 +393,9 @@ def open_existing(
     """The run of a debate already in the store, with the settings it started with."""
     stored = read_stored(store, debate_id, required=True)
     assert stored is not None
-    settings = stored.settings()
+    settings, repairs = RunSettings.from_stored(stored.settings_json)
+    for repair in repairs:
+        (on_event or (lambda event: None))({"event": "warning", "message": f"{debate_id}: {repair}"})
     return DebateRun(
         store.saver,
         debate_id,
@@ -413,8 +425,11 @@ def resume_debate(
     budget, a longer timeout) from here on; ``extensions`` supplies extension functions given
     from Python when the debate started (by name).
     """
+    stores.require_store(stores.db_url(db), debate_id)
     with stores.open_store(stores.db_url(db)) as store, store.writer(debate_id, "dialectic resume"):
         run = open_existing(store, debate_id, on_event, settings, extensions)
+        # We hold its writer lock: a file still saying "running" is from a process that was killed.
+        reconcile_status(run.json_path, "interrupted")
         run.control = control or run.control
         snapshot = run.graph.get_state(run.config)
         if not snapshot.next and snapshot.values.get("final_solution") is not None:
@@ -439,14 +454,16 @@ def fork_debate(
     where it came from), with ``settings`` applied to the parent's settings for what follows.
     """
     new_id = stores.validate_debate_id(new_id) if new_id is not None else stores.new_debate_id()
+    stores.require_store(stores.db_url(db), source_id)
     with stores.open_store(stores.db_url(db)) as store:
         parent = open_existing(store, source_id)
         chain = _ancestors(store, source_id, checkpoint_id)
         new_settings = settings(parent.settings) if settings else parent.settings
+        chain, decide_again = _fork_point(parent, chain, new_settings)
         if store.exists(new_id):
             raise InputError(f"a debate with id {new_id!r} already exists; choose another --id")
         with store.writer(new_id, "dialectic fork"):
-            _copy_chain(store, chain, new_id, new_settings, parent_id=source_id)
+            _copy_chain(store, chain, new_id, new_settings, parent_id=source_id, run_last_again=decide_again)
             run = DebateRun(
                 store.saver,
                 new_id,
@@ -475,9 +492,47 @@ def _ancestors(store: stores.Store, debate_id: str, checkpoint_id: str) -> list[
     return list(reversed(chain))
 
 
+def _fork_point(parent: DebateRun, chain: list[Any], settings: RunSettings) -> tuple[list[Any], bool]:
+    """The checkpoints a fork copies, and whether the step after the last one runs again in the
+    fork rather than keep the parent's result.
+
+    A checkpoint past the end of a round holds the parent's decision there: synthesize, or go on
+    to the next round. When the fork's settings decide otherwise (``fork --rounds 5`` at the end
+    of a 3-round debate), the fork starts where the round's last join was about to route, and
+    the join routes again under the fork's settings: the parent's synthesis is not the fork's.
+    """
+    debate_id = parent.debate_id
+    chosen = parent.graph.get_state(chain[-1].config).values
+    round_number = int(chosen.get("round") or 0)
+    rounds = settings.config.debate.rounds
+    if rounds < round_number:
+        raise InputError(
+            f"the fork would have {rounds} round(s) but checkpoint {chain[-1].checkpoint['id']} is in round "
+            f"{round_number} of {debate_id}; give it --rounds {round_number} or more, or fork at an earlier "
+            f"checkpoint (dialectic show {debate_id} --history)"
+        )
+    if not round_number or not course.decided_otherwise(cast(DebateState, chosen), parent.settings, settings):
+        return chain, False
+    for index in range(len(chain) - 1, -1, -1):
+        snapshot = parent.graph.get_state(chain[index].config)
+        if int(snapshot.values.get("round") or 0) != round_number:
+            break
+        if snapshot.next == (ROUND[-1].join,):
+            return chain[: index + 1], True
+    return chain, False
+
+
 def _copy_chain(
-    store: stores.Store, chain: Iterable[Any], new_id: str, settings: RunSettings, *, parent_id: str
+    store: stores.Store,
+    chain: Iterable[Any],
+    new_id: str,
+    settings: RunSettings,
+    *,
+    parent_id: str,
+    run_last_again: bool = False,
 ) -> None:
+    """Copy the checkpoints into the fork's thread, each with the writes of the step that
+    followed it (except the last one's with ``run_last_again``: LangGraph then runs that step)."""
     parent_checkpoint: str | None = None
     items = list(chain)
     for index, item in enumerate(items):
@@ -494,7 +549,8 @@ def _copy_chain(
             dict(item.checkpoint["channel_versions"]),
         )
         by_task: dict[str, list[tuple[str, Any]]] = {}
-        for task_id, channel, value in item.pending_writes or []:
+        pending = [] if run_last_again and index == len(items) - 1 else item.pending_writes or []
+        for task_id, channel, value in pending:
             by_task.setdefault(task_id, []).append((channel, value))
         for task_id, writes in by_task.items():
             store.saver.put_writes(saved, writes, task_id)

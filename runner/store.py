@@ -6,11 +6,17 @@ before they touch either: letters, digits, ``.``, ``_`` and ``-``, starting with
 digit, never ``..``. The writer lock dies with its holder (an ``flock`` on a file next to a
 SQLite store, a session advisory lock in PostgreSQL), so a killed debate is never shown as
 running forever and can be resumed at once.
+
+Commands that only read (``list``, ``show``) open a SQLite store read-only: a read-only file or
+mount works, and a store that is not there is not created. What we create is private (a store
+holds every problem and reply): the file 0600, its folders 0700, lock files 0600 and never
+opened through a symbolic link.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -32,6 +38,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from dialectic.debate import state
 from dialectic.errors import InputError, StoreError
+from dialectic.transcript.files import open_private
 
 DEFAULT_DB = Path("debates") / "dialectic.sqlite"
 DEBATES_DIR = Path("debates")
@@ -137,11 +144,28 @@ class Store:
 
 
 @contextmanager
-def open_store(url: str) -> Iterator[Store]:
+def open_store(url: str, *, read_only: bool = False) -> Iterator[Store]:
+    """The store at ``url``. ``read_only`` (commands that only look): a SQLite file is opened
+    read-only, and one that is not there reads as an empty store (nothing is created)."""
     if is_postgres(url):
         yield from _postgres(url)
     else:
-        yield from _sqlite(Path(url))
+        yield from _sqlite(Path(url), read_only=read_only)
+
+
+def require_store(url: str, debate_id: str | None = None) -> None:
+    """A SQLite store that is not there is an error for ``list`` (the default store is relative
+    to the working directory, and a typo in --db would list nothing) and for commands that
+    continue ``debate_id`` (opening it would create an empty store)."""
+    if is_postgres(url) or Path(url).exists():
+        return
+    missing = (
+        f"no debates store at {Path(url).absolute()}; check --db or DIALECTIC_DB, "
+        "or the working directory (the first debate creates the store)"
+    )
+    if debate_id is not None:
+        raise InputError(f"no debate {validate_debate_id(debate_id)!r}: {missing}")
+    raise InputError(missing)
 
 
 @contextmanager
@@ -162,11 +186,22 @@ class _FileLocks:
     def _path(self, debate_id: str) -> Path:
         return self.folder / f"{validate_debate_id(debate_id)}.lock"
 
+    def _open(self, path: Path, create: bool) -> int:
+        """The lock file's descriptor; a symbolic link there is refused, never followed (its
+        target would be truncated and overwritten)."""
+        try:
+            return open_private(path, os.O_RDWR) if create else os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise InputError(
+                    f"lock file {path.absolute()} is a symbolic link; dialectic never makes one: remove it"
+                ) from exc
+            raise StoreError(f"cannot open lock file {path.absolute()}: {exc.strerror or exc}") from exc
+
     def acquire(self, debate_id: str, owner: Owner) -> Any:
         import fcntl
 
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self._path(debate_id), os.O_RDWR | os.O_CREAT, 0o644)
+        fd = self._open(self._path(debate_id), create=True)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -183,15 +218,16 @@ class _FileLocks:
         import fcntl
 
         path = self._path(debate_id)
-        if not path.exists():
+        if not os.path.lexists(path):
             return None
-        fd = os.open(path, os.O_RDONLY)
+        fd = self._open(path, create=False)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except OSError:
                 try:
-                    return Owner(**json.loads(path.read_text() or "{}"))
+                    with os.fdopen(os.dup(fd), "rb") as handle:
+                        return Owner(**json.loads(handle.read() or b"{}"))
                 except (ValueError, TypeError):
                     return Owner(0, "?", "?")
             fcntl.flock(fd, fcntl.LOCK_UN)
@@ -200,17 +236,13 @@ class _FileLocks:
             os.close(fd)
 
 
-def _sqlite(path: Path) -> Iterator[Store]:
+def _sqlite(path: Path, *, read_only: bool) -> Iterator[Store]:
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    shown = path.resolve()
+    shown = path.absolute()
     if path.is_dir():
-        raise StoreError(f"checkpoint store {shown} is a directory; pass a file path to --db")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
-    except (OSError, sqlite3.Error) as exc:
-        raise StoreError(f"cannot open checkpoint store {shown}: {exc}") from exc
+        raise InputError(f"checkpoint store {shown} is a directory; pass a file path to --db")
+    conn = _read_sqlite(path, shown) if read_only else _write_sqlite(path, shown)
     lock = threading.Lock()
 
     def run_sql(sql: str) -> list[tuple[Any, ...]]:
@@ -222,18 +254,23 @@ def _sqlite(path: Path) -> Iterator[Store]:
         try:
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if tables and "checkpoints" not in tables:
-                raise StoreError(
+                raise InputError(
                     f"{shown} is another program's SQLite database (tables: {', '.join(sorted(tables)[:5])}); "
                     "pass a new or Dialectic --db path"
                 )
-            saver.setup()
+            if read_only and tables:
+                saver.is_setup = True  # the tables are there, and setting up would write
+            else:
+                saver.setup()  # (read-only with no tables: an in-memory store, see _read_sqlite)
             conn.execute(
                 "SELECT thread_id, checkpoint_id, checkpoint, metadata FROM checkpoints LIMIT 1"
             ).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "readonly" in str(exc):
+                raise _read_only(shown) from exc
+            raise _not_a_store(shown, exc) from exc
         except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                f"{shown} is not a Dialectic checkpoint store ({exc}); pass another --db path"
-            ) from exc
+            raise _not_a_store(shown, exc) from exc
         locks = _FileLocks(path.with_name(path.name + ".locks"))
         yield Store(
             str(path),
@@ -244,6 +281,67 @@ def _sqlite(path: Path) -> Iterator[Store]:
         )
     finally:
         conn.close()
+
+
+def _read_sqlite(path: Path, shown: Path) -> sqlite3.Connection:
+    """A read-only connection; an empty in-memory store when there is no file or it is empty
+    (nothing is created or written)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return sqlite3.connect(":memory:", check_same_thread=False)
+    try:
+        if _writable(path):
+            # Writes refused by SQLite itself; unlike mode=ro, this connection removes the WAL
+            # files it makes when it closes, so reading leaves the folder as it was.
+            conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+            conn.execute("PRAGMA query_only = ON")
+            return conn
+        uri = path.resolve().as_uri()
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False, timeout=30)
+        try:
+            conn.execute("SELECT name FROM sqlite_master LIMIT 1").fetchall()
+            return conn
+        except sqlite3.OperationalError:
+            # A WAL store in a read-only folder or mount: SQLite cannot make its shared-memory
+            # file there. Nothing can write there either, so reading it as immutable is safe.
+            conn.close()
+        return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+    except sqlite3.DatabaseError as exc:
+        raise _not_a_store(shown, exc) from exc
+
+
+def _writable(path: Path) -> bool:
+    """The store file and its folder (where SQLite makes its journal) can be written."""
+    return os.access(path, os.R_OK | os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+
+
+def _write_sqlite(path: Path, shown: Path) -> sqlite3.Connection:
+    """A read-write connection, the file created private if it is new."""
+    if path.exists() and not _writable(path):
+        raise _read_only(shown)
+    try:
+        if not path.exists():  # before SQLite creates it: its journal files copy this mode
+            with contextlib.suppress(FileExistsError):
+                os.close(open_private(path, os.O_WRONLY | os.O_EXCL))
+        return sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+    except OSError as exc:
+        if exc.errno == errno.EROFS:
+            raise _read_only(shown) from exc
+        raise InputError(
+            f"cannot create checkpoint store {shown}: {exc.strerror or exc}; pass another --db"
+        ) from exc
+    except sqlite3.Error as exc:
+        raise InputError(f"cannot open checkpoint store {shown}: {exc}; pass another --db") from exc
+
+
+def _read_only(shown: Path) -> InputError:
+    return InputError(
+        f"checkpoint store {shown} is not writable; `list`, `show` and `report` can read it, "
+        "but a debate needs a writable --db"
+    )
+
+
+def _not_a_store(shown: Path, exc: Exception) -> InputError:
+    return InputError(f"{shown} is not a Dialectic checkpoint store ({exc}); pass another --db path")
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ _SCRUBBED = (
     "LANGCHAIN_API_KEY",
     "OLLAMA_HOST",  # the ollama client reads these itself
     "OLLAMA_API_KEY",
+    "DIALECTIC_TRUST_CONFIG",  # a user's standing trust must not change what a test sees
 )
 
 
@@ -97,9 +98,11 @@ EVAL_SAVED_DEBATE = "saved-debate-2-agents-2-rounds.json"
 
 
 @pytest.fixture
-def eval_layout(isolated: Path, fixtures_dir: Path) -> Path:
+def eval_layout(isolated: Path, fixtures_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The fixture evaluator config example3/eval_config.json with the prompts its relative paths
-    name (../eval_*.md), and the debate the TypeScript tool saved, copied into the test's folder."""
+    name (../eval_*.md), and the debate the TypeScript tool saved, copied into the test's folder.
+    Those prompts are outside the config's folder: the user trusts it (DIALECTIC_TRUST_CONFIG=1)."""
+    monkeypatch.setenv("DIALECTIC_TRUST_CONFIG", "1")
     shutil.copytree(fixtures_dir / "example3", isolated / "example3")
     for name in ("eval_system.md", "eval_user.md", EVAL_SAVED_DEBATE):
         shutil.copy(fixtures_dir / name, isolated / name)

@@ -1,10 +1,15 @@
-"""Reading and writing debate JSON files. Writes are atomic: a temp file in the same folder,
-then a rename, so a crash never leaves a half-written file behind."""
+"""Reading and writing debate JSON files, and the one way this tool creates files and folders.
+
+Writes are atomic: a temp file in the same folder, then a rename, so a crash never leaves a
+half-written file behind. What we create is private (a debate holds the problem and every
+reply): files 0600, folders 0700; a file that already exists keeps the mode its owner gave it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -14,24 +19,44 @@ from pydantic import ValidationError
 from dialectic.errors import InputError
 from dialectic.transcript.schema import DebateRecord
 
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
+
+
+def make_private_dirs(folder: Path) -> None:
+    """Create ``folder`` and its missing parents, each 0700 (``mkdir -p`` would give parents
+    the umask's mode)."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for level in reversed(missing):
+        level.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
+
+
+def open_private(path: Path, flags: int) -> int:
+    """``os.open`` for a file we may create: 0600, folders made private, never through a
+    symbolic link (``O_NOFOLLOW``: a link there is an ``OSError`` with ``errno.ELOOP``)."""
+    make_private_dirs(path.parent)
+    return os.open(path, flags | os.O_CREAT | os.O_NOFOLLOW, PRIVATE_FILE)
+
 
 def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    make_private_dirs(path.parent)
+    try:
+        kept = stat.S_IMODE(path.stat().st_mode) if path.is_file() else None
+    except OSError:
+        kept = None
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
+        if kept is not None:
+            os.chmod(temp, kept)
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
 
 
 def write_record(path: Path, record: DebateRecord) -> None:
@@ -61,6 +86,19 @@ def read_record(path: Path) -> DebateRecord:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
         raise InputError(f"{shown} is not a valid debate file: {where}: {first.get('msg')}") from exc
+
+
+def reconcile_status(path: Path, status: str) -> None:
+    """A file that says "running" when no process runs the debate (it was killed: nothing
+    could mark it) gets the status its checkpoints show. Best effort: a file that cannot be
+    read or written (a read-only copy) is left as it is."""
+    try:
+        said = json.loads(path.read_text(encoding="utf-8")).get("status")
+    except (OSError, ValueError, AttributeError):
+        return
+    if said == "running" and status != "running":
+        with contextlib.suppress(OSError):
+            mark_status(path, status)
 
 
 def mark_status(path: Path, status: str) -> None:

@@ -393,13 +393,14 @@ def test_fork_at_an_unknown_checkpoint(cli):
 def test_bad_stores(cli, isolated: Path):
     (isolated / "notes.sqlite").write_text("this is not a database\n" * 100)
     corrupt = cli("list", "--db", "notes.sqlite")
-    assert corrupt.code == 4 and "notes.sqlite" in corrupt.stderr and "Traceback" not in corrupt.stderr
+    # A --db path that is not a store is a bad argument (exit 2); an unreachable server is exit 4.
+    assert corrupt.code == 2 and "notes.sqlite" in corrupt.stderr and "Traceback" not in corrupt.stderr
 
     foreign = isolated / "app.sqlite"
     with sqlite3.connect(foreign) as conn:
         conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
     result = cli("list", "--db", str(foreign))
-    assert result.code == 4 and "another program's SQLite database" in result.stderr
+    assert result.code == 2 and "another program's SQLite database" in result.stderr
     with sqlite3.connect(foreign) as conn:  # and we wrote nothing into it
         assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")] == [
             "customers"
@@ -409,7 +410,7 @@ def test_bad_stores(cli, isolated: Path):
     assert unreachable.code == 4 and "cannot open checkpoint store" in unreachable.stderr
     assert "secret" not in unreachable.stderr
 
-    assert cli("list", "--db", str(isolated)).code == 4  # a directory
+    assert cli("list", "--db", str(isolated)).code == 2  # a directory
 
 
 def test_dialectic_db_environment_variable(cli, isolated: Path):

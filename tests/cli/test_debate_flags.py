@@ -275,20 +275,22 @@ def test_id_db_and_upper_case_json_output(cli, isolated: Path):
 
 
 def test_output_text_and_a_report_that_cannot_be_written(cli, isolated: Path):
-    """-o with another extension writes the solution text; a report that cannot be written warns
-    (naming its path) but the debate still succeeds."""
+    """-o with another extension writes the solution text; a report path that cannot be written
+    is refused before the debate spends anything (issue 11, item 7)."""
     (isolated / "blocker").write_text("a file, not a folder")
-    result = cli(
+    refused = cli(
         "debate", "--offline", "-r", "1", "--id", "to-md", "-o", "sol.md", "--report", "blocker/r", PROBLEM
     )
+    assert refused.code == 2 and refused.stdout == ""
+    assert f"error: --report blocker/r: {isolated / 'blocker'} is a file, not a folder" in refused.stderr
+    assert not (isolated / "debates").exists() and not (isolated / "sol.md").exists()
+    result = cli("debate", "--offline", "-r", "1", "--id", "to-md", "-o", "sol.md", PROBLEM)
     assert result.code == 0, result.stderr
     assert result.stdout == ""
     record = saved(isolated, "to-md")
     assert record["status"] == "completed"
     text = (isolated / "sol.md").read_text(encoding="utf-8")
     assert text.rstrip("\n") == record["finalSolution"]["description"].rstrip("\n")
-    warnings = [line for line in result.stderr.splitlines() if "warning:" in line]
-    assert len(warnings) == 1 and str(isolated / "blocker" / "r.md") in warnings[0]
     assert "Traceback" not in result.stderr and "error:" not in result.stderr
 
 

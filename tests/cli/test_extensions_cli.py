@@ -1,6 +1,7 @@
 """Extensions through the installed command: config errors exit 4 naming the extension, the
 graph drawing shows them where they run (a snapshot), and installed packages offer nodes
-through the ``dialectic.nodes`` entry-point group."""
+through the ``dialectic.nodes`` entry-point group. (The configs are given with -c: the extensions
+of a ./debate-config.json found implicitly are not imported, tests/cli/test_config_trust.py.)"""
 
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ def write_config(folder: Path, extensions: list[dict[str, object]], rounds: int 
 )
 def test_a_broken_extension_exits_4_naming_it(cli, isolated: Path, extension: dict[str, str], expected: str):
     write_config(isolated, [extension])
-    result = cli("debate", "--offline", PROBLEM)
+    result = cli("debate", "--offline", "-c", "debate-config.json", PROBLEM)
     assert result.code == 4, result.stderr
     assert "'ghost'" in result.stderr and expected in result.stderr
     assert result.stderr.strip().count("\n") == 0  # one line, no traceback
@@ -130,14 +131,27 @@ def test_installed_packages_offer_nodes_through_entry_points(
 
     write_config(isolated, [{"name": "wordcount", "after": "refine"}])
     env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
-    result = cli("debate", "--offline", "--id", "ep-1", "--report", "report.md", PROBLEM, env=env)
+    result = cli(
+        "debate",
+        "--offline",
+        "-c",
+        "debate-config.json",
+        "--id",
+        "ep-1",
+        "--report",
+        "report.md",
+        PROBLEM,
+        env=env,
+    )
     assert result.code == 0, result.stderr
     saved = json.loads((isolated / "debates" / "ep-1.json").read_text())
     [run] = saved["extensions"]["wordcount"]["runs"]
     assert set(run["data"]) == {"arch", "kiss"} and all(n > 50 for n in run["data"].values())
     assert "## Extension: wordcount" in (isolated / "report.md").read_text()
 
-    without = cli("debate", "--offline", PROBLEM)  # the package is not on this process's path
+    without = cli(
+        "debate", "--offline", "-c", "debate-config.json", PROBLEM
+    )  # the package is not on this process's path
     assert without.code == 4 and "entry point named 'wordcount'" in without.stderr
 
 
@@ -154,6 +168,8 @@ def test_extension_runs_survive_a_failure_and_are_not_repeated_by_resume(cli, is
     failed = cli(
         "debate",
         "--offline",
+        "-c",
+        "debate-config.json",
         "--id",
         "res-1",
         PROBLEM,
@@ -172,7 +188,7 @@ def test_extension_runs_survive_a_failure_and_are_not_repeated_by_resume(cli, is
 def test_list_and_show_read_a_debate_whose_extension_no_longer_imports(cli, isolated: Path):
     """The catalog reads debates through the checkpointer and never imports their extensions."""
     write_config(isolated, [{"name": "tally", "callable": "checks.py:after_refinements", "after": "refine"}])
-    first = cli("debate", "--id", "with-ext", "--steer", "-r", "2", PROBLEM)
+    first = cli("debate", "-c", "debate-config.json", "--id", "with-ext", "--steer", "-r", "2", PROBLEM)
     assert first.code == 5, first.stderr  # paused for a steering note after round 1
     (isolated / "checks.py").unlink()  # the extension's code is gone
     listed = cli("list", "--json")

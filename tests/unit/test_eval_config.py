@@ -21,7 +21,12 @@ def agent(**fields):
 
 
 def test_the_typescript_fixture_loads_with_its_relative_prompt_paths(fixtures_dir):
-    evaluators, warnings = load_evaluators(fixtures_dir / "example3" / "eval_config.json")
+    # Its prompts are in the folder above the config's (../eval_*.md): the user must trust it.
+    with pytest.raises(
+        ConfigError, match=r"eval-1\.systemPromptPath: '\.\./eval_system\.md'.*--trust-config"
+    ):
+        load_evaluators(fixtures_dir / "example3" / "eval_config.json")
+    evaluators, warnings = load_evaluators(fixtures_dir / "example3" / "eval_config.json", trust_config=True)
     assert warnings == []
     assert [e.member.id for e in evaluators] == ["eval-1", "eval-2"]
     first = evaluators[0]
@@ -65,7 +70,7 @@ def test_copied_fixture_layout_resolves_relative_to_the_config(tmp_path, fixture
     shutil.copytree(fixtures_dir / "example3", tmp_path / "example3")
     for name in ("eval_system.md", "eval_user.md"):
         shutil.copy(fixtures_dir / name, tmp_path / name)
-    evaluators, warnings = load_evaluators(tmp_path / "example3" / "eval_config.json")
+    evaluators, warnings = load_evaluators(tmp_path / "example3" / "eval_config.json", trust_config=True)
     assert warnings == [] and evaluators[0].user_source == str((tmp_path / "eval_user.md").resolve())
 
 

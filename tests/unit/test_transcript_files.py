@@ -157,12 +157,19 @@ def test_write_atomic_failure_keeps_old_file_and_cleans_up(isolated: Path) -> No
 
 
 @pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
-def test_write_atomic_uses_umask_mode(isolated: Path) -> None:
+def test_write_atomic_creates_private_files_and_keeps_an_existing_mode(isolated: Path) -> None:
     previous = os.umask(0o022)
     try:
-        target = isolated / "mode.txt"
-        write_atomic(target, "x")
-        assert target.stat().st_mode & 0o777 == 0o644
+        target = isolated / "new" / "deeper" / "mode.txt"
+        write_atomic(target, "x")  # a debate's text: owner only, whatever the umask
+        assert target.stat().st_mode & 0o777 == 0o600
+        assert (isolated / "new").stat().st_mode & 0o777 == 0o700
+        assert (isolated / "new" / "deeper").stat().st_mode & 0o777 == 0o700
+        shared = isolated / "shared.md"
+        shared.write_text("old")
+        shared.chmod(0o644)  # the owner chose to share this one: replacing it keeps that
+        write_atomic(shared, "new")
+        assert shared.stat().st_mode & 0o777 == 0o644 and shared.read_text() == "new"
     finally:
         os.umask(previous)
 
