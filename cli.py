@@ -31,7 +31,8 @@ app = typer.Typer(
         'Examples:  dialectic debate --offline "Design a rate limiter for a public API"  |  '
         "dialectic list  |  dialectic resume <id>  |  dialectic report --debate <id> -o report.md"
     ),
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion
+    context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -90,6 +91,13 @@ TrustConfig = Annotated[
         "./debate-config.json. Env: DIALECTIC_TRUST_CONFIG=1.",
     ),
 ]
+Strict = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        help='Config leniencies (unknown keys, an unknown role, synthesisMethod "voting") are errors, not warnings.',
+    ),
+]
 Answers = Annotated[
     str | None,
     typer.Option(
@@ -97,6 +105,24 @@ Answers = Annotated[
         help='JSON answers to the clarifying questions, {"q1": "answer", …} (without a terminal).',
     ),
 ]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        sys.stdout.write(f"dialectic {version('dialectic-debate')}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option("-V", "--version", help="Print the version and exit.", callback=_version, is_eager=True),
+    ] = False,
+) -> None:
+    """Multi-agent software-design debates: agents propose, critique and refine; a judge synthesizes."""
 
 
 def _stderr() -> Console:
@@ -163,6 +189,7 @@ def debate(
     context: Context = None,
     allow_insecure_http: AllowInsecureHttp = False,
     trust_config: TrustConfig = False,
+    strict: Strict = False,
 ) -> int:
     """Run a debate on a design problem and print the final solution."""
     from dialectic.runner import human, inputs
@@ -180,6 +207,7 @@ def debate(
         rounds=inputs.parse_rounds(rounds),
         offline=offline,
         trust_config=trust_config,
+        strict=strict,
     )
     settings = inputs.run_overrides(
         timeout=timeout,
@@ -208,7 +236,11 @@ def debate(
         report=report,
         verbose=verbose,
         human_input=lambda suspend: human.HumanInput(
-            console, interactive=human.on_a_terminal(), answers=given, suspend=suspend
+            console,
+            interactive=human.on_a_terminal(),
+            answers=given,
+            suspend=suspend,
+            piped=human.piped_stdin(),
         ),
     )
 
@@ -297,7 +329,8 @@ def _check_outputs(db: str | None, output: str | None, report: str | None = None
 
 
 def _report_file(target: str) -> Path:
-    return Path(target) if target.lower().endswith(".md") else Path(target + ".md")
+    """Where --report writes: the path, with .md appended if it has none (as the TypeScript tool)."""
+    return Path(target) if target.lower().endswith(".md") else Path(target.rstrip("/\\") + ".md")
 
 
 def _write_output(result: DebateResult, output: str | None) -> None:
@@ -322,6 +355,12 @@ def _write_report(console: Console, result: DebateResult, target: str, verbose: 
     from dialectic.transcript.files import write_atomic
 
     path = _report_file(target)
+    if path != Path(target):  # as the TypeScript tool: append .md, and say so
+        from rich.markup import escape
+
+        console.print(
+            f"[yellow]warning:[/] {escape(f'--report {target} does not end in .md; writing {path}')}"
+        )
     try:
         write_atomic(path, render_report(result.record, verbose=verbose))
     except OSError as exc:
@@ -396,6 +435,7 @@ def resume(
             answers=given,
             note=steering_note,
             suspend=suspend,
+            piped=human.piped_stdin(),
         ),
     )
 
@@ -528,6 +568,7 @@ def fork(
     db: Db = None,
     context: Context = None,
     trust_config: TrustConfig = False,
+    strict: Strict = False,
 ) -> int:
     """Start a new debate from a past checkpoint of another; the original stays untouched."""
     from dialectic.runner import human, inputs
@@ -538,15 +579,20 @@ def fork(
     validate_debate_id(debate_id)
     _check_outputs(db, output, report)
     chosen = validate_debate_id(new_id) if new_id is not None else new_debate_id()
+    console = _stderr()
     derive = inputs.fork_settings(
-        config, rounds=inputs.parse_rounds(rounds), offline=offline, trust_config=trust_config
+        config,
+        rounds=inputs.parse_rounds(rounds),
+        offline=offline,
+        trust_config=trust_config,
+        strict=strict,
+        warn=lambda notices: _warn(console, notices),
     )
     run = inputs.run_overrides(context=context)
 
     def change(parent: RunSettings) -> RunSettings:
         return run(derive(parent))
 
-    console = _stderr()
     return _run(
         console,
         chosen,
@@ -679,6 +725,9 @@ def eval_command(
     ] = False,
     allow_insecure_http: AllowInsecureHttp = False,
     trust_config: TrustConfig = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Unknown keys in the evaluator config are errors, not warnings.")
+    ] = False,
 ) -> int:
     """Score a finished debate with evaluator agents, or compare two debates' final solutions."""
     from dialectic.evaluation import output as formats
@@ -706,6 +755,7 @@ def eval_command(
             Path(compare[1]),
             repeats=times,
             offline=offline,
+            strict=strict,
             on_event=show,
             allow_insecure_http=allow_insecure_http,
             trust_config=trust_config,
@@ -718,6 +768,7 @@ def eval_command(
             Path(debate_file),
             repeats=times,
             offline=offline,
+            strict=strict,
             on_event=show,
             allow_insecure_http=allow_insecure_http,
             trust_config=trust_config,

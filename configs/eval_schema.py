@@ -1,11 +1,11 @@
 """Pydantic models of the evaluator config file (spec §5), compatible with the TypeScript tool's
 ``eval_config.json``: ``{"agents": [{id, name, model, provider, systemPromptPath?,
 userPromptPath?, timeout?, enabled?}]}``, plus this tool's ``baseUrl``, ``apiKeyEnv`` and
-``maxRetries``. Unknown keys are errors, as in the debate config."""
+``maxRetries``. Unknown keys are forgiven with a warning, as in the debate config (unless strict)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from dialectic.configs.providers import OFFLINE
 from dialectic.configs.schema import AgentConfig, ApiKeyEnv, Provider
@@ -57,6 +57,7 @@ class EvalConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     agents: list[EvaluatorConfig] = Field(min_length=1)
+    strict: StrictBool = False  # unknown keys are errors, not warnings (as --strict)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> EvalConfig:

@@ -84,16 +84,26 @@ def read_config_document(path: Path) -> Any:
 
 
 def validate_config(document: Any, source: str) -> DebateConfig:
-    """Validate a parsed document, filling absent blocks with the built-in defaults."""
+    """Validate a parsed document strictly (what ``check_config`` would forgive is an error)."""
+    return check_config(document, source, strict=True)[0]
+
+
+def check_config(document: Any, source: str, *, strict: bool = False) -> tuple[DebateConfig, list[str]]:
+    """Validate a parsed document, filling absent blocks with the built-in defaults; what the
+    TypeScript tool accepts but we do not do (unknown keys…) is forgiven with a warning, returned
+    for stderr, unless ``strict`` or the document's ``"strict": true`` (see configs/leniency.py)."""
+    from dialectic.configs.leniency import screen
+
     if not isinstance(document, dict):
         raise ConfigError(f"config error in {source}: the top level must be an object with an 'agents' list")
+    document, warnings = screen(document, DebateConfig, source, strict=strict)
     defaults = json.loads(builtin_config_text())
     merged = dict(document)
     merged.setdefault("agents", defaults["agents"])
     if "judge" not in merged and isinstance(merged["agents"], list) and merged["agents"]:
         merged["judge"] = _judge_like(merged["agents"][0], defaults["judge"])
     try:
-        return DebateConfig.model_validate(merged)
+        return DebateConfig.model_validate(merged), warnings
     except ValidationError as exc:
         raise ConfigError(
             f"config error in {source}: {describe_validation_error(exc, DebateConfig)}"
@@ -112,10 +122,11 @@ def _judge_like(first_agent: Any, default_judge: dict[str, Any]) -> dict[str, An
     return judge
 
 
-def load_config(path: Path | None) -> tuple[DebateConfig, Path | None, list[str]]:
+def load_config(path: Path | None, *, strict: bool = False) -> tuple[DebateConfig, Path | None, list[str]]:
     """Load the config at ``path``, or ./debate-config.json, or the built-in defaults.
 
     Returns the config, the file it came from (None for built-in) and notices for stderr.
+    ``strict``: what would be a warning is an error.
     """
     notices: list[str] = []
     if path is None:
@@ -126,7 +137,8 @@ def load_config(path: Path | None) -> tuple[DebateConfig, Path | None, list[str]
             notices.append(f"no {DEFAULT_CONFIG_NAME} here: using the built-in configuration")
             return validate_config(json.loads(builtin_config_text()), "built-in defaults"), None, notices
     document = read_config_document(path)
-    return validate_config(document, str(path.resolve())), path.resolve(), notices
+    config, warnings = check_config(document, str(path.resolve()), strict=strict)
+    return config, path.resolve(), notices + warnings
 
 
 def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> str:
@@ -143,16 +155,7 @@ def _describe_one(error: Any, model: type[BaseModel]) -> str:
     kind = error.get("type", "")
     message = str(error.get("msg", "invalid value"))
     if kind == "extra_forbidden":
-        key = str(loc[-1]) if loc else "?"
-        allowed = _field_names_at(model, loc[:-1])
-        hint = ""
-        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        if close:
-            hint = f" (did you mean {close[0]!r}?)"
-        elif allowed:
-            hint = f" (allowed keys: {', '.join(allowed)})"
-        where = format_path(loc[:-1]) or "top level"
-        return f"unknown key {key!r} in {where}{hint}"
+        return unknown_key_message(_field_names_at(model, loc[:-1]), loc[:-1], str(loc[-1]) if loc else "?")
     if kind == "missing":
         return f"{path}: required field is missing"
     message = message.removeprefix("Value error, ")
@@ -161,6 +164,20 @@ def _describe_one(error: Any, model: type[BaseModel]) -> str:
     got = error.get("input")
     shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"
     return f"{path}: {message}{shown}" if path else f"{message}{shown}"
+
+
+def unknown_key_message(
+    allowed: list[str], loc: tuple[Any, ...], key: str, *, list_allowed: bool = True
+) -> str:
+    """The line for a key not ``allowed`` at ``loc``: unknown key 'x' in agents[0] (did you mean
+    'y'?), or without a close match the allowed keys (unless ``list_allowed`` is false)."""
+    hint = ""
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if close:
+        hint = f" (did you mean {close[0]!r}?)"
+    elif allowed and list_allowed:
+        hint = f" (allowed keys: {', '.join(allowed)})"
+    return f"unknown key {key!r} in {format_path(loc) or 'top level'}{hint}"
 
 
 def format_path(loc: tuple[Any, ...]) -> str:
@@ -186,7 +203,7 @@ def _field_names_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         )
         if field is None:
             return []
-        current = _model_in(field.annotation)
+        current = model_in(field.annotation)
         if current is None:
             return []
     if isinstance(current, type) and issubclass(current, BaseModel):
@@ -194,11 +211,12 @@ def _field_names_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return []
 
 
-def _model_in(annotation: Any) -> type[BaseModel] | None:
+def model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds (itself, in a list, or optional), if any."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
+        found = model_in(arg)
         if found is not None:
             return found
     return None

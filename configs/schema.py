@@ -1,7 +1,8 @@
 """Pydantic models of the debate config file (spec §2), compatible with the TypeScript tool.
 
-Keys are camelCase as in the TypeScript files; unknown keys are errors (``extra="forbid"``)
-so a typo never silently falls back to a default.
+Keys are camelCase as in the TypeScript files; the models reject unknown keys (``extra="forbid"``).
+What the TypeScript tool accepts anyway (unknown keys, an unknown role…) is forgiven with a
+warning before validation, by configs/leniency.py, unless the config is strict.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -31,6 +33,8 @@ BUILTIN_ROLES: tuple[str, ...] = (
     "generalist",
     "datamodeling",
 )
+# The prompts of an agent whose role is neither built in nor given a promptsDir (as in TypeScript).
+UNKNOWN_ROLE_PROMPTS = "architect"
 # Where an extension node can run in every round: after the proposals, the critiques, the
 # refinements, or at the end of the round (after the convergence check, before the next round
 # or the judge).
@@ -138,10 +142,10 @@ class Price(_Strict):
 
 
 class AgentConfig(_Strict):
-    promptsDir: str | None = None  # before `role`: the role check reads it
+    promptsDir: str | None = None
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     name: str = Field(min_length=1)
-    role: str
+    role: str = Field(min_length=1)  # a custom role: its promptsDir, else the architect prompts
     model: str = Field(min_length=1)
     provider: Provider
     temperature: float = Field(0.5, ge=0, le=2)
@@ -157,13 +161,6 @@ class AgentConfig(_Strict):
     timeoutSeconds: float = Field(120, gt=0, le=MAX_TIMEOUT_SECONDS)
     maxRetries: int = Field(3, ge=0, le=MAX_RETRIES)
     price: Price | None = None
-
-    @field_validator("role")
-    @classmethod
-    def _custom_roles_need_prompts(cls, role: str, info: ValidationInfo) -> str:
-        if role in BUILTIN_ROLES or info.data.get("promptsDir"):
-            return role
-        raise unknown("role", role, BUILTIN_ROLES, ", or give the agent a promptsDir for a custom role")
 
 
 class JudgeConfig(AgentConfig):
@@ -232,6 +229,8 @@ class DebateConfig(_Strict):
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     debate: DebateSettings = Field(default_factory=DebateSettings)
     extensions: list[ExtensionSpec] = Field(default_factory=list)
+    # What configs/leniency.py would forgive with a warning is an error (as --strict does).
+    strict: StrictBool = False
 
     @model_validator(mode="after")
     def _unique_ids(self) -> DebateConfig:

@@ -16,6 +16,7 @@ from dialectic.configs.loader import config_trusted, confined_path
 from dialectic.configs.providers import OFFLINE
 from dialectic.configs.schema import (
     BUILTIN_ROLES,
+    UNKNOWN_ROLE_PROMPTS,
     AgentConfig,
     DebateConfig,
     JudgeConfig,
@@ -29,6 +30,8 @@ _AGENT_PROMPT_KEYS = {
     "summaryPromptPath": "summarize",
     "clarificationPromptPath": "clarify",
 }
+# ...except these phases, whose file adds to the prompt instead (as in the TypeScript tool).
+_APPENDED_PHASES = frozenset({"clarify"})
 
 
 _MAX_REPAIRS = 20  # rounds of dropping invalid stored values before giving up
@@ -65,6 +68,8 @@ class RunSettings(BaseModel):
     prompt_overrides: dict[str, dict[str, str]] = Field(default_factory=dict)
     # agent id -> phase -> where the template came from ("built-in" or a path)
     prompt_sources: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # agent id -> phase -> instructions the config adds after that phase's template
+    prompt_additions: dict[str, dict[str, str]] = Field(default_factory=dict)
 
     @property
     def agents(self) -> list[AgentConfig]:
@@ -92,14 +97,23 @@ class RunSettings(BaseModel):
         return self.config.summarization_for(self.agent(agent_id))
 
     def template(self, agent_id: str, phase: str) -> str:
+        template = self._replaced_or_builtin(agent_id, phase)
+        addition = self.prompt_additions.get(agent_id, {}).get(phase)
+        return template if addition is None else prompts.with_instructions(template, addition)
+
+    def _replaced_or_builtin(self, agent_id: str, phase: str) -> str:
         override = self.prompt_overrides.get(agent_id, {}).get(phase)
         if override is not None:
             return override
         if agent_id == self.judge.id:
             return prompts.judge_template(phase)
-        role = self.agent(agent_id).role
-        # A custom role's phases missing from its promptsDir are the generalist's.
-        return prompts.agent_template(role if role in BUILTIN_ROLES else prompts.FALLBACK_ROLE, phase)
+        agent = self.agent(agent_id)
+        # A custom role's phases missing from its promptsDir are the generalist's; a role that is
+        # neither built in nor given a promptsDir has the architect's (as in TypeScript).
+        role = agent.role
+        if role not in BUILTIN_ROLES:
+            role = prompts.FALLBACK_ROLE if agent.promptsDir else UNKNOWN_ROLE_PROMPTS
+        return prompts.agent_template(role, phase)
 
     def to_json(self) -> str:
         return self.model_dump_json()
@@ -178,14 +192,16 @@ def resolve_settings(
 ) -> tuple[RunSettings, list[str]]:
     """Read the prompt files a config names (relative to its folder) and check placeholders.
 
-    A missing or empty prompt file falls back to the built-in prompt with a warning; a template
-    that uses an unknown placeholder, or a path outside the config's folder (unless the user
-    trusts the config: ``confined_path``), is a config error.
+    A missing or empty prompt file falls back to the built-in prompt with a warning; braces that
+    are no placeholder of the prompt stay as written (a warning if one looks misspelt); a path
+    outside the config's folder (unless the user trusts the config: ``confined_path``) is a
+    config error.
     """
     base = config_path.parent if config_path else Path.cwd()
     trusted = config_trusted(trust_config)
     warnings: list[str] = []
     overrides: dict[str, dict[str, str]] = {}
+    additions: dict[str, dict[str, str]] = {}
     sources: dict[str, dict[str, str]] = {}
     members: list[AgentConfig] = [*config.enabled_agents(), config.judge]
     for member in members:
@@ -214,8 +230,11 @@ def resolve_settings(
                 warnings.append(warning)
                 continue
             assert text is not None
-            check_placeholders(text, phase, path)
-            overrides.setdefault(member.id, {})[phase] = text
+            if note := check_placeholders(text, phase, path):
+                warnings.append(note)
+            if phase == "summarize":
+                text = prompts.with_material(text)
+            (additions if phase in _APPENDED_PHASES else overrides).setdefault(member.id, {})[phase] = text
             sources.setdefault(member.id, {})[phase] = str(path.resolve())
     settings = RunSettings(
         config=config,
@@ -223,6 +242,7 @@ def resolve_settings(
         config_path=str(config_path) if config_path else None,
         prompt_overrides=overrides,
         prompt_sources=sources,
+        prompt_additions=additions,
     )
     return settings, warnings
 
@@ -233,8 +253,8 @@ def _read_prompt_folder(
     """The templates in a member's ``promptsDir``: phase -> (text, source path). Phases without
     a file keep the built-in template (the generalist's for a custom role); a more specific
     ``…PromptPath`` key of the member still wins over the folder. Files are checked like
-    prompt-path files: missing or empty ones warn, an unknown placeholder is a config error;
-    the folder and each file in it (a symlink may point out) must stay inside the config's."""
+    prompt-path files: missing or empty ones warn, and so does a misspelt placeholder; the folder
+    and each file in it (a symlink may point out) must stay inside the config's."""
     assert member.promptsDir is not None
     key = f"{member.id}.promptsDir"
     folder = confined_path(base, member.promptsDir, key, trusted=trusted)
@@ -262,7 +282,10 @@ def _read_prompt_folder(
             warnings.append(warning)
             continue
         assert text is not None
-        check_placeholders(text, phase, path)
+        if note := check_placeholders(text, phase, path):
+            warnings.append(note)
+        if phase == "summarize":
+            text = prompts.with_material(text)
         found[phase] = (text, str(path.resolve()))
     return found
 
@@ -280,11 +303,18 @@ def read_prompt_file(path: Path, what: str) -> tuple[str | None, str | None]:
     return text, None
 
 
-def check_placeholders(text: str, phase: str, path: Path) -> None:
-    unknown = prompts.unknown_placeholders(text, phase)
-    if unknown:
-        allowed = ", ".join("{" + name + "}" for name in sorted(prompts.allowed_placeholders(phase)))
-        raise ConfigError(
-            f"prompt file {path.resolve()} uses unknown placeholder "
-            f"{', '.join('{' + name + '}' for name in unknown)}; allowed here: {allowed}"
-        )
+def check_placeholders(text: str, phase: str, path: Path) -> str | None:
+    """Braces that are not a placeholder of this phase are text (``{word}``, JSON examples) and
+    stay as written; a warning only when one looks like a misspelt placeholder."""
+    allowed = sorted(prompts.allowed_placeholders(phase))
+    hints = []
+    for name in prompts.unknown_placeholders(text, phase):
+        close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.8)
+        if close:
+            hints.append(f"{{{name}}} (did you mean {{{close[0]}}}?)")
+    if not hints:
+        return None
+    return (
+        f"prompt file {path.resolve()}: {', '.join(hints)} is not a placeholder here and stays as "
+        f"written; placeholders here: {', '.join('{' + name + '}' for name in allowed)}"
+    )

@@ -24,6 +24,8 @@ class _Pause(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     needs_input: ClassVar[bool] = False  # resumed by a person's input, not just by continuing
+    # Where a debate waiting for a person's input stands (the debate JSON's ``suspendedAtNode``).
+    suspended_at_node: ClassVar[str | None] = None
     status: ClassVar[str] = "waiting_for_input"
     exit_code: ClassVar[ExitCode] = ExitCode.PAUSED
 
@@ -120,6 +122,7 @@ class ClarificationPause(_Pause):
     questions: list[PendingQuestion] = Field(default_factory=list)
 
     needs_input: ClassVar[bool] = True
+    suspended_at_node: ClassVar[str] = "clarification_input"  # the TypeScript tool's name of this wait
 
     def how_to_continue(self, debate_id: str) -> str:
         return (
@@ -137,6 +140,7 @@ class SteeringPause(_Pause):
     rounds: int
 
     needs_input: ClassVar[bool] = True
+    suspended_at_node: ClassVar[str] = "steer"
 
     def how_to_continue(self, debate_id: str) -> str:
         return (

@@ -38,15 +38,19 @@ class Evaluator:
 
 
 def load_evaluators(
-    path: Path, *, offline: bool = False, trust_config: bool = False
+    path: Path, *, offline: bool = False, trust_config: bool = False, strict: bool = False
 ) -> tuple[list[Evaluator], list[str]]:
-    """The enabled evaluators of the config at ``path``, and warnings for stderr."""
+    """The enabled evaluators of the config at ``path``, and warnings for stderr (unknown keys are
+    ignored with a warning, or errors when ``strict`` or the file says ``"strict": true``)."""
+    from dialectic.configs.leniency import screen
+
     source = str(path.resolve())
     document = read_config_document(path)
     if not isinstance(document, dict):
         raise ConfigError(
             f"evaluator config error in {source}: the top level must be an object with an 'agents' list"
         )
+    document, warnings = screen(document, EvalConfig, source, strict=strict, kind="evaluator config")
     try:
         config = EvalConfig.model_validate(document)
     except ValidationError as exc:
@@ -58,7 +62,6 @@ def load_evaluators(
         raise ConfigError(
             f'no enabled evaluator in {source}: all {len(config.agents)} have "enabled": false; enable at least one'
         )
-    warnings: list[str] = []
     trusted = config_trusted(trust_config)
     evaluators = [_resolve(agent, path.resolve().parent, offline, trusted, warnings) for agent in enabled]
     return evaluators, warnings
@@ -89,7 +92,8 @@ def _template(
         path = confined_path(base, raw, f"{agent_id}.{key}", trusted=trusted)
         text, warning = read_prompt_file(path, f"{agent_id}.{key}")
         if text is not None:
-            check_placeholders(text, "evaluate", path)
+            if note := check_placeholders(text, "evaluate", path):
+                warnings.append(note)
             return text, str(path.resolve())
         assert warning is not None
         warnings.append(warning)

@@ -103,6 +103,13 @@ def ask_structured(
         schema,
         attempt=attempt(runtime),
         gate=ctx.gate,
+        on_repair=lambda why: runtime.stream_writer(  # where the TypeScript tool warns of a missing block
+            {
+                "event": "warning",
+                "message": f"{call.agent_id} ({call.phase}): the reply had no valid {schema.__name__} "
+                f"block ({why}); asked again",
+            }
+        ),
     )
     _finished(runtime, described, usage)
     return value, usage

@@ -47,7 +47,16 @@ def clarify(task: ClarifyTask, runtime: Runtime[DebateContext]) -> dict[str, Any
         runtime, CLARIFY, task.agent_id, ROUND, user, ClarifyingQuestions, event={"iteration": task.iteration}
     )
     # The prompt states the limit; a model that asks more gets its first ``limit`` questions.
-    asked = tuple(q.question.strip() for q in reply.questions if q.question.strip())[:limit]
+    every = tuple(q.question.strip() for q in reply.questions if q.question.strip())
+    asked = every[:limit]
+    if len(every) > limit:  # said, as the TypeScript tool says it
+        runtime.stream_writer(
+            {
+                "event": "warning",
+                "message": f"{member.name} ({member.id}) asked {len(every)} clarifying questions; "
+                f"kept the first {limit} (debate.clarificationsMaxPerAgent)",
+            }
+        )
     return {
         "agent_questions": [
             AgentQuestions(agent_id=task.agent_id, iteration=task.iteration, questions=asked)

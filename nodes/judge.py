@@ -60,12 +60,14 @@ def debate_text(state: DebateState, ctx: DebateContext) -> str:
 
 
 def assessment_markdown(synthesis: Synthesis, confidence: int) -> str:
-    lines = ["", "## Judge Assessment", "", f"**Confidence:** {confidence}/100", ""]
+    """The "Judge Assessment" block under the solution, laid out as the TypeScript tool writes
+    it (its report readers look for ``**Confidence Score**: N/100``, N an integer)."""
+    lines = ["", "---", "", "## Judge Assessment", "", f"**Confidence Score**: {int(confidence)}/100", ""]
     for title, items in (
-        ("Unfulfilled major requirements", synthesis.unfulfilledMajorRequirements),
-        ("Open questions", synthesis.openQuestions),
-        ("Trade-offs", synthesis.tradeoffs),
+        ("Unfulfilled Major Requirements", synthesis.unfulfilledMajorRequirements),
+        ("Open Questions", synthesis.openQuestions),
         ("Recommendations", synthesis.recommendations),
+        ("Trade-offs", synthesis.tradeoffs),
     ):
         lines.append(f"### {title}")
         lines.append("")

@@ -20,7 +20,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -125,9 +125,11 @@ def complete_structured(
     *,
     attempt: int = 1,
     gate: threading.Semaphore | None = None,
+    on_repair: Callable[[str], None] | None = None,
 ) -> tuple[T, CallUsage]:
     """A validated ``schema`` instance. An invalid reply gets one repair attempt that shows the
-    model what was wrong; a second invalid reply is a failure, never a silent default.
+    model what was wrong (``on_repair`` is told why, for a warning); a second invalid reply is a
+    failure, never a silent default.
 
     The model is given the schema as JSON Schema and its reply is validated here, so that an
     invalid reply comes back as data (with its usage) rather than as an exception.
@@ -150,6 +152,8 @@ def complete_structured(
             except ValidationError as exc:
                 error = exc
         if repair == 0:
+            if on_repair is not None:
+                on_repair(str(error).splitlines()[0][:200] if str(error) else type(error).__name__)
             messages = [
                 *messages,
                 HumanMessage(

@@ -15,7 +15,7 @@ PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
 _COMMON = frozenset({"problem", "clarifications", "notes", "history", "requirements", "role", "agent_name"})
 
-# What each template may use; an unknown placeholder is a config error at load time.
+# What each template may use; other `{names}` in a prompt file are text, left as written.
 PLACEHOLDERS: dict[str, frozenset[str]] = {
     "system": frozenset({"agent_name", "role"}),
     "propose": _COMMON,
@@ -94,6 +94,22 @@ def allowed_placeholders(phase: str) -> frozenset[str]:
 def unknown_placeholders(template: str, phase: str) -> list[str]:
     allowed = allowed_placeholders(phase)
     return sorted({name for name in PLACEHOLDER.findall(template) if name not in allowed})
+
+
+def with_instructions(template: str, instructions: str) -> str:
+    """A template followed by a user's own instructions (a clarification prompt file adds to ours:
+    the model still sees the problem); their headings are pushed below the template's sections."""
+    return f"{template.rstrip()}\n\n## Additional instructions\n\n{embed(instructions)}\n"
+
+
+def with_material(template: str) -> str:
+    """A summary template that names no ``{material}`` gets it appended under a heading (and the
+    previous summary, unless it places that too): a plain-text prompt file still has something
+    to summarize."""
+    if "material" in PLACEHOLDER.findall(template):
+        return template
+    previous = "" if "previous_summary" in PLACEHOLDER.findall(template) else "{previous_summary}"
+    return f"{template.rstrip()}\n{previous}\n## Material to summarize\n\n{{material}}\n"
 
 
 def render(template: str, values: Mapping[str, object]) -> str:

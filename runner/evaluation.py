@@ -41,6 +41,7 @@ def score_debate(
     *,
     repeats: int = 1,
     offline: bool = False,
+    strict: bool = False,
     max_concurrency: int = DEFAULT_CONCURRENCY,
     on_event: EventHandler | None = None,
     allow_insecure_http: bool = False,
@@ -49,7 +50,7 @@ def score_debate(
     """Score one finished debate with every enabled evaluator, ``repeats`` times each."""
     notify = on_event or (lambda event: None)
     _check_repeats(repeats)
-    evaluators = _load(config, offline, notify, trust_config)
+    evaluators = _load(config, offline, notify, trust_config=trust_config, strict=strict)
     inputs = load_debate(debate)
     _check_keys(evaluators, allow_insecure_http)
     rendered: dict[tuple[str, Order | None], Prompt] = {
@@ -83,6 +84,7 @@ def compare_debates(
     *,
     repeats: int = 1,
     offline: bool = False,
+    strict: bool = False,
     max_concurrency: int = DEFAULT_CONCURRENCY,
     on_event: EventHandler | None = None,
     allow_insecure_http: bool = False,
@@ -91,7 +93,7 @@ def compare_debates(
     """Ask every evaluator which final solution is better, in both orders, ``repeats`` times."""
     notify = on_event or (lambda event: None)
     _check_repeats(repeats)
-    evaluators = _load(config, offline, notify, trust_config)
+    evaluators = _load(config, offline, notify, trust_config=trust_config, strict=strict)
     a, b = load_debate(debate_a), load_debate(debate_b)
     if a.problem != b.problem:
         _warn(notify, f"{a.name} and {b.name} answer different problems; the evaluators are shown {a.name}'s")
@@ -168,8 +170,10 @@ def _pairs(outcomes: Sequence[EvaluationOutcome], repeats: int) -> tuple[list[Pa
     return pairs, failures
 
 
-def _load(config: Path, offline: bool, notify: EventHandler, trust_config: bool) -> list[Evaluator]:
-    evaluators, warnings = load_evaluators(config, offline=offline, trust_config=trust_config)
+def _load(
+    config: Path, offline: bool, notify: EventHandler, *, trust_config: bool, strict: bool
+) -> list[Evaluator]:
+    evaluators, warnings = load_evaluators(config, offline=offline, trust_config=trust_config, strict=strict)
     for warning in warnings:
         _warn(notify, warning)
     return evaluators

@@ -4,12 +4,16 @@ on a terminal. ``HumanInput`` is the ``respond`` callback of ``start_debate``/``
 it answers a pause, or returns None to leave the debate paused (exit 5).
 
 Input given on the command line answers the first pause of its kind that this process meets;
-later pauses are answered on a terminal, or else leave the debate paused again.
+later pauses are answered on a terminal, or from lines piped to standard input (one line per
+question, in the order shown; as the TypeScript tool reads them), or else leave the debate paused
+again.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import select
 import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,6 +35,51 @@ _EXAMPLE = '{"q1": "your answer", "q2": "another answer"}'
 def on_a_terminal() -> bool:
     """Questions are asked on stderr and answered on stdin: both must be a terminal."""
     return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+class PipedLines:
+    """Lines of a standard input that is not a terminal (a pipe or a file), read as questions
+    come. ``None`` once it has nothing: at its end, or when a pipe someone holds open stays
+    silent for ``wait`` seconds (so an unused pipe never blocks the pause)."""
+
+    def __init__(self, fd: int, wait: float = 2.0) -> None:
+        self.fd = fd
+        self.wait = wait
+        self.buffer = b""
+        self.ended = False
+
+    def next_line(self) -> str | None:
+        while b"\n" not in self.buffer and not self.ended:
+            if not self._readable():
+                return None
+            try:
+                chunk = os.read(self.fd, 65536)
+            except OSError:
+                chunk = b""
+            self.buffer += chunk
+            self.ended = not chunk
+        if not self.buffer:
+            return None
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line.decode("utf-8", "replace").strip()
+
+    def _readable(self) -> bool:
+        try:
+            ready, _, _ = select.select([self.fd], [], [], self.wait)
+        except (OSError, ValueError):  # no select() on this kind of file (Windows): just read
+            return True
+        return bool(ready)
+
+
+def piped_stdin() -> PipedLines | None:
+    """Standard input as piped answers, unless it is a terminal (typed answers) or absent."""
+    stdin = sys.stdin
+    try:
+        if stdin is None or stdin.isatty():
+            return None
+        return PipedLines(stdin.fileno())
+    except (OSError, ValueError):  # closed, or no real file behind it
+        return None
 
 
 def read_answers(path: str) -> dict[str, str]:
@@ -102,9 +151,11 @@ class HumanInput:
         answers: Mapping[str, str] | None = None,
         note: str | None = None,
         suspend: Callable[[], AbstractContextManager[None]] | None = None,
+        piped: PipedLines | None = None,
     ) -> None:
         self.console = console
         self.interactive = interactive
+        self.piped = piped
         self.answers = dict(answers) if answers is not None else None
         self.note = note
         self.suspend = suspend or _nothing
@@ -145,12 +196,39 @@ class HumanInput:
                 return self.answers  # the node warns about missing and unknown ids
             known = self.answers
         if not self.interactive:
-            return None
+            return self._piped_answers(pause) if self.piped is not None else None
         answers = dict(known)  # the file's answers first (the node warns about ids nobody asked)
         todo = [q for q in pause.questions if q.id not in answers]
         if todo:
             with self.suspend():
                 answers.update(self._ask(pause, todo))
+        return answers
+
+    def _piped_answers(self, pause: ClarificationPause) -> dict[str, str] | None:
+        """One piped line per question, in the order shown; an empty line is NA. Nothing piped
+        leaves the debate paused; too few lines answer the rest NA, with a warning."""
+        assert self.piped is not None
+        lines: list[str] = []
+        while len(lines) < len(pause.questions) and (line := self.piped.next_line()) is not None:
+            lines.append(line)
+        if not lines:
+            return None
+        answers = dict.fromkeys((q.id for q in pause.questions), "")  # "" is NA
+        answers.update(zip((q.id for q in pause.questions), lines, strict=False))
+        with self.suspend():
+            self._say(f"\nAnswering the agents' questions from standard input (batch {pause.iteration}):")
+            agent = None
+            for question in pause.questions:
+                if question.agentId != agent:
+                    agent = question.agentId
+                    self._say(f"\n{question.agentName} ({question.role}, {agent})")
+                self._say(f"  {question.id}: {question.question}\n  answer: {answers[question.id] or 'NA'}")
+            if len(lines) < len(pause.questions):
+                missing = ", ".join(q.id for q in pause.questions[len(lines) :])
+                self._warn(
+                    f"standard input had {len(lines)} answer line(s) for {len(pause.questions)} "
+                    f"question(s); {missing} answered NA"
+                )
         return answers
 
     def _ask(self, pause: ClarificationPause, questions: list[PendingQuestion]) -> dict[str, str]:
@@ -186,6 +264,11 @@ class HumanInput:
 
     def _say(self, text: str) -> None:
         self.console.print(terminal_safe(text), markup=False, highlight=False)  # the agents' questions
+
+    def _warn(self, text: str) -> None:
+        from rich.markup import escape
+
+        self.console.print(f"[yellow]warning:[/] {escape(text)}", highlight=False)
 
     def _read(self, prompt: str) -> str:
         # At a prompt, Ctrl-C means "leave it paused", not "stop after the step in flight".

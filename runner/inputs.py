@@ -130,13 +130,15 @@ def prepare_settings(
     rounds: int | None,
     offline: bool,
     trust_config: bool = False,
+    strict: bool = False,
 ) -> tuple[RunSettings, list[str]]:
     """Load, override and resolve a config; returns the settings and notices for stderr.
     Its extensions are imported and checked here, before anything runs (not those of a config
-    found implicitly, unless ``trust_config``: see ``without_implicit_extensions``)."""
+    found implicitly, unless ``trust_config``: see ``without_implicit_extensions``). ``strict``:
+    what the config loader would forgive with a warning is an error."""
     from dialectic.extensions.loading import resolve_extensions, without_implicit_extensions
 
-    config, source, notices = load_config(Path(config_path) if config_path else None)
+    config, source, notices = load_config(Path(config_path) if config_path else None, strict=strict)
     config = apply_overrides(config, agent_roles=roles, rounds=rounds, offline=offline)
     settings, warnings = resolve_settings(config, source, offline=offline, trust_config=trust_config)
     settings, skipped = without_implicit_extensions(
@@ -147,22 +149,30 @@ def prepare_settings(
 
 
 def fork_settings(
-    config_path: str | None, *, rounds: int | None, offline: bool, trust_config: bool = False
+    config_path: str | None,
+    *,
+    rounds: int | None,
+    offline: bool,
+    trust_config: bool = False,
+    strict: bool = False,
+    warn: Callable[[list[str]], None] = lambda notices: None,
 ) -> Callable[[RunSettings], RunSettings]:
     """How a fork's settings derive from its parent's: a new config (with the same agents) and/or
-    new rounds; everything else as the parent had it."""
+    new rounds; everything else as the parent had it. The new config's notices go to ``warn``."""
 
     def change(parent: RunSettings) -> RunSettings:
         if config_path is None:
             config = apply_overrides(parent.config, agent_roles=None, rounds=rounds, offline=offline)
             return parent.model_copy(update={"config": config, "offline": parent.offline or offline})
-        settings, _ = prepare_settings(
+        settings, notices = prepare_settings(
             config_path,
             roles=None,
             rounds=rounds,
             offline=offline or parent.offline,
             trust_config=trust_config,
+            strict=strict,
         )
+        warn(notices)
         before = sorted(agent.id for agent in parent.agents)
         after = sorted(agent.id for agent in settings.agents)
         if before != after:

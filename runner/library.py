@@ -30,26 +30,25 @@ def load_config(
     rounds: int | None = None,
     agents: Iterable[str] | None = None,
     trust_config: bool = False,
+    strict: bool = False,
 ) -> RunSettings:
     """The resolved settings of a config: a file (JSON or YAML), a dict shaped like one, or
     ``None`` for ./debate-config.json if present, else the built-in defaults. Prompt files and
-    extensions are read and checked now (``ConfigError`` names what is wrong).
+    extensions are read and checked now (``ConfigError`` names what is wrong). What the TypeScript
+    tool accepts but this one ignores (unknown keys…) is a warning, or with ``strict`` an error.
 
     Prompt paths must stay inside the config's folder (a dict's: the working directory), and
     the extensions of a ./debate-config.json found with ``None`` are not imported (a warning
     says so), unless ``trust_config`` (the CLI's ``--trust-config``)."""
     roles = list(agents) if agents is not None else None
     if isinstance(config, Mapping):
-        from dialectic.configs.loader import validate_config
+        from dialectic.configs.loader import check_config
         from dialectic.extensions.loading import resolve_extensions
 
-        parsed = apply_overrides(
-            validate_config(dict(config), "the given config"),
-            agent_roles=roles,
-            rounds=rounds,
-            offline=offline,
-        )
+        checked, forgiven = check_config(dict(config), "the given config", strict=strict)
+        parsed = apply_overrides(checked, agent_roles=roles, rounds=rounds, offline=offline)
         settings, notices = resolve_settings(parsed, None, offline=offline, trust_config=trust_config)
+        notices = forgiven + notices
         resolve_extensions(settings)
     else:
         settings, notices = inputs.prepare_settings(
@@ -58,6 +57,7 @@ def load_config(
             rounds=rounds,
             offline=offline,
             trust_config=trust_config,
+            strict=strict,
         )
     for notice in notices:
         warnings.warn(notice, DialecticWarning, stacklevel=2)

@@ -7,7 +7,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.live import Live
@@ -17,6 +17,41 @@ from rich.table import Table
 from dialectic.debate.phases import label
 from dialectic.report.inert import terminal_safe
 from dialectic.transcript.schema import DebateRecord
+
+if TYPE_CHECKING:
+    from dialectic.configs.schema import AgentConfig
+    from dialectic.configs.settings import RunSettings
+
+
+def run_header(settings: RunSettings) -> list[str]:
+    """What -v says before a run: who debates with which model, provider and prompts, the
+    judge, summarization and when the debate ends."""
+
+    def member(agent: AgentConfig) -> str:
+        provider = "offline (simulated model)" if settings.offline else agent.provider
+        sources = settings.prompt_sources.get(agent.id, {})
+        prompts = ", ".join(f"{phase}: {path}" for phase, path in sources.items()) or "built-in"
+        return (
+            f"{agent.id} ({agent.name}, {agent.role}): model {agent.model}, provider {provider}, "
+            f"temperature {agent.temperature:g}; prompts: {prompts}"
+        )
+
+    debate = settings.config.debate
+    summary = debate.summarization
+    end = debate.terminationCondition
+    lines = ["agents:", *(f"  {member(agent)}" for agent in settings.agents)]
+    lines.append(f"judge: {member(settings.judge)}")
+    lines.append(
+        f"summarization: {summary.method}, threshold {summary.threshold:,} chars, "
+        f"summaries up to {summary.maxLength:,} chars"
+        if summary.enabled
+        else "summarization: off"
+    )
+    lines.append(
+        f"termination: {end.type}, at most {debate.rounds} round{'s' if debate.rounds != 1 else ''}"
+        + (f", stop at consensus {end.threshold:g}" if end.type != "fixed" else "")
+    )
+    return lines
 
 
 class Progress:
@@ -35,6 +70,7 @@ class Progress:
             lambda: [0, 0, 0]
         )  # calls, tokens, failed
         self.reported: set[tuple[int, str]] = set()  # a join re-runs after convergence: one line each
+        self.header_shown = False
         self.live: Live | None = None
         if console.is_terminal:
             self.live = Live(self._render(), console=console, refresh_per_second=8, transient=True)
@@ -46,6 +82,10 @@ class Progress:
         if kind == "run_started":
             self.rounds = int(event["rounds"])
             self.agent_state = {agent: "waiting" for agent in event["agents"]}
+            if self.verbose and event.get("settings") is not None and not self.header_shown:
+                self.header_shown = True  # once, though a run resumed in this process starts again
+                for line in run_header(event["settings"]):
+                    self.console.print(escape(line), highlight=False)
         elif kind == "round_started":
             self.round = int(event["round"])
         elif kind == "call_started":
@@ -138,13 +178,11 @@ class Progress:
             self.live = None
 
     def breakdown(self, record: DebateRecord) -> None:
-        """The -v summary: every call by round, then the totals."""
+        """The -v summary: every call in the order it finished, then the totals."""
         table = Table(title="calls", title_justify="left")
         for column in ("round", "agent", "phase", "target", "latency ms", "tokens"):
             table.add_column(column, justify="right" if column in ("latency ms", "tokens") else "left")
-        for call in sorted(
-            self.calls, key=lambda c: (int(c.get("round") or 0), str(c.get("phase")), str(c.get("agent")))
-        ):
+        for call in self.calls:
             table.add_row(
                 str(call.get("round")),
                 str(call.get("agent")),

@@ -20,13 +20,20 @@ from langgraph.types import Command, StreamMode
 from dialectic.configs.settings import RunSettings
 from dialectic.debate import course
 from dialectic.debate.context import DebateContext
-from dialectic.debate.pauses import BudgetPause, Pause, by_urgency, read_pause, read_pauses
+from dialectic.debate.pauses import (
+    BudgetPause,
+    ClarificationPause,
+    Pause,
+    by_urgency,
+    read_pause,
+    read_pauses,
+)
 from dialectic.debate.phases import ROUND
 from dialectic.debate.state import DebateState
 from dialectic.debate.status import debate_status
 from dialectic.errors import ExitCode, InputError, ProviderError
 from dialectic.runner import store as stores
-from dialectic.transcript.export import to_record
+from dialectic.transcript.export import to_record, with_pending_questions
 from dialectic.transcript.files import reconcile_status, write_record
 from dialectic.transcript.schema import DebateRecord
 
@@ -156,7 +163,15 @@ class DebateRun:
     def state(self) -> dict[str, Any]:
         return dict(self.graph.get_state(self.config).values)
 
-    def save(self, state: dict[str, Any], status: str, *, stop_reason: str | None = None) -> DebateRecord:
+    def save(
+        self,
+        state: dict[str, Any],
+        status: str,
+        *,
+        stop_reason: str | None = None,
+        waiting: Pause | None = None,
+    ) -> DebateRecord:
+        """Write the debate JSON. ``waiting``: the pause for a person's input the debate stops at."""
         record = to_record(
             self.debate_id,
             state,
@@ -169,6 +184,11 @@ class DebateRun:
         stop_reason = stop_reason or ("error" if status == "failed" else None)
         if stop_reason:
             record.stopReason = stop_reason
+        if waiting is not None and waiting.suspended_at_node:
+            record.suspendedAtNode = waiting.suspended_at_node
+            record.suspendedAt = record.updatedAt
+            if isinstance(waiting, ClarificationPause):
+                record.clarifications = with_pending_questions(record.clarifications, waiting.questions)
         write_record(self.json_path, record)
         return record
 
@@ -180,6 +200,7 @@ class DebateRun:
                 "debate_id": self.debate_id,
                 "agents": [a.id for a in self.settings.agents],
                 "rounds": self.settings.config.debate.rounds,
+                "settings": self.settings,  # for the -v header
             }
         )
         self._warn_once(self.tracing.warning)
@@ -232,7 +253,9 @@ class DebateRun:
             message = "the debate stopped without a final solution"
             return DebateResult(self.debate_id, "failed", ExitCode.BUG, record, self.json_path, message)
         first = pending[0] if pending else None
-        record = self.save(state, status, stop_reason="budget" if isinstance(first, BudgetPause) else None)
+        record = self.save(
+            state, status, stop_reason="budget" if isinstance(first, BudgetPause) else None, waiting=first
+        )
         return DebateResult(
             self.debate_id,
             status,

@@ -84,7 +84,8 @@ def cli(isolated: Path) -> Callable[..., CliResult]:
             [_dialectic_executable(), *args],
             cwd=isolated,
             env=full_env,
-            input=input,
+            # without input, an empty standard input (never the test runner's: it would be piped answers)
+            input="" if input is None else input,
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -7,10 +7,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dialectic.configs.settings import RunSettings
+from dialectic.debate.clarifications import PendingQuestion
 from dialectic.debate.failures import unrecovered as unrecovered_failures
 from dialectic.debate.state import Contribution, DebateState, ExtensionRun, Summary
 from dialectic.transcript.schema import (
     ClarificationGroupRecord,
+    ClarificationItemRecord,
     ConsensusRecord,
     ContributionMetadata,
     ContributionRecord,
@@ -57,7 +59,11 @@ def contribution_record(c: Contribution) -> ContributionRecord:
     )
 
 
-def summary_record(s: Summary) -> SummaryRecord:
+def summary_record(s: Summary, settings: RunSettings) -> SummaryRecord:
+    try:
+        member = settings.agent(s.agent_id)
+    except KeyError:  # a member the settings no longer have (a fork with another config)
+        member = None
     return SummaryRecord(
         agentId=s.agent_id,
         agentRole=s.agent_role,
@@ -70,6 +76,8 @@ def summary_record(s: Summary) -> SummaryRecord:
             latencyMs=s.latency_ms,
             tokensUsed=s.tokens_used,
             model=s.model,
+            temperature=member.temperature if member else None,
+            provider=member.provider if member else None,
         ),
     )
 
@@ -97,7 +105,7 @@ def to_record(
     for number in range(1, (typed.get("round") or 0) + 1):
         made = [c for c in contributions if c.round == number]
         round_summaries = {
-            s.agent_id: summary_record(s)
+            s.agent_id: summary_record(s, settings)
             for s in summaries
             if s.for_round == number and s.agent_id != judge_id
         }
@@ -124,14 +132,14 @@ def to_record(
             description=final.description,
             tradeoffs=list(final.tradeoffs),
             recommendations=list(final.recommendations),
-            confidence=final.confidence,
+            confidence=round(final.confidence),  # an integer, as TypeScript readers expect
             synthesizedBy=final.synthesized_by,
             unfulfilledMajorRequirements=list(final.unfulfilled_major_requirements),
             openQuestions=list(final.open_questions),
         )
         if final
         else None,
-        judgeSummary=summary_record(judge_summaries[-1]) if judge_summaries else None,
+        judgeSummary=summary_record(judge_summaries[-1], settings) if judge_summaries else None,
         createdAt=created_at,
         updatedAt=updated_at,
         promptSources=_prompt_sources(settings),
@@ -203,16 +211,41 @@ def extensions_record(runs: Sequence[ExtensionRun], settings: RunSettings) -> di
 
 
 def _prompt_sources(settings: RunSettings) -> dict[str, Any]:
-    def source(agent_id: str, phase: str) -> str:
-        return settings.prompt_sources.get(agent_id, {}).get(phase, "built-in")
+    """Where each member's prompts came from, as the TypeScript tool writes it: ``source``
+    "built-in" or "file" (with ``path``) for the system prompt, ``summarySource`` for the
+    judge's summary prompt; ``filePrompts`` (ours) maps any other phase read from a file to it."""
+
+    def entry(member_id: str, *, summary: bool) -> dict[str, Any]:
+        files = dict(settings.prompt_sources.get(member_id, {}))
+        found: dict[str, Any] = _source("source", "path", files.pop("system", None))
+        if summary:
+            found |= _source("summarySource", "summaryPath", files.pop("summarize", None))
+        if files:
+            found["filePrompts"] = files
+        return found
 
     return {
-        "agents": [
-            {"agentId": a.id, "role": a.role, "source": source(a.id, "system")} for a in settings.agents
-        ],
-        "judge": {
-            "id": settings.judge.id,
-            "source": source(settings.judge.id, "system"),
-            "summarySource": source(settings.judge.id, "summarize"),
-        },
+        "agents": [{"agentId": a.id, "role": a.role, **entry(a.id, summary=False)} for a in settings.agents],
+        "judge": {"id": settings.judge.id, **entry(settings.judge.id, summary=True)},
     }
+
+
+def _source(kind: str, where: str, path: str | None) -> dict[str, str]:
+    return {kind: "file", where: path} if path and path != "built-in" else {kind: "built-in"}
+
+
+def with_pending_questions(
+    groups: list[ClarificationGroupRecord] | None, questions: Sequence[PendingQuestion]
+) -> list[ClarificationGroupRecord] | None:
+    """The clarifications with the questions still waiting for answers (answer ""), grouped by
+    agent, as the TypeScript tool's file holds them while it waits."""
+    merged = [g.model_copy(deep=True) for g in groups or []]
+    for question in questions:
+        group = next((g for g in merged if g.agentId == question.agentId), None)
+        if group is None:
+            group = ClarificationGroupRecord(
+                agentId=question.agentId, agentName=question.agentName, role=question.role
+            )
+            merged.append(group)
+        group.items.append(ClarificationItemRecord(id=question.id, question=question.question, answer=""))
+    return merged or None

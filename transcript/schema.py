@@ -41,6 +41,8 @@ class SummaryMetadata(_Record):
     latencyMs: int | float | None = None
     tokensUsed: int | float | None = None
     model: str | None = None
+    temperature: float | None = None
+    provider: str | None = None
 
 
 class SummaryRecord(_Record):
@@ -120,6 +122,9 @@ class DebateRecord(_Record):
     clarifications: list[ClarificationGroupRecord] | None = None
     clarificationIterations: int | None = None
     userFeedback: Any = None
+    # While the debate waits for a person's input (the TypeScript tool's fields).
+    suspendedAtNode: str | None = None
+    suspendedAt: str | None = None
     # Additions of this tool (new keys only).
     usage: dict[str, Any] | None = None
     consensus: list[ConsensusRecord] | None = None

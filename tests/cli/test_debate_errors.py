@@ -195,10 +195,10 @@ def test_bad_config(cli, isolated: Path):
                 files={"dup.json": config_text(agent("twin", "architect"), agent("twin", "kiss"))},
             ),
             Case(
-                "unknown role",
-                run("role.json"),
+                "unknown role, --strict",  # without --strict: a warning (tests/cli/test_config_leniency.py)
+                ("debate", "--strict", "-c", "role.json", PROBLEM),
                 4,
-                ("agents[0].role", "architekt", "did you mean 'architect'"),
+                ("agents[0].role", "architekt", "did you mean 'architect'", "--strict"),
                 files={"role.json": config_text(agent("a1", "architekt"), agent("a2", "kiss"))},
             ),
             Case(
@@ -228,10 +228,10 @@ def test_bad_config(cli, isolated: Path):
                 },
             ),
             Case(
-                "unknown key",
-                run("key.json"),
+                "unknown key, --strict",
+                ("debate", "--strict", "-c", "key.json", PROBLEM),
                 4,
-                ("temprature", "agents[0]", "did you mean 'temperature'"),
+                ("temprature", "agents[0]", "did you mean 'temperature'", "--strict"),
                 files={
                     "key.json": config_text(agent("a1", "architect", temprature=0.3), agent("a2", "kiss"))
                 },

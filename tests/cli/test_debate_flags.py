@@ -279,10 +279,10 @@ def test_output_text_and_a_report_that_cannot_be_written(cli, isolated: Path):
     is refused before the debate spends anything (issue 11, item 7)."""
     (isolated / "blocker").write_text("a file, not a folder")
     refused = cli(
-        "debate", "--offline", "-r", "1", "--id", "to-md", "-o", "sol.md", "--report", "blocker/r", PROBLEM
+        "debate", "--offline", "-r", "1", "--id", "to-md", "-o", "sol.md", "--report", "blocker/r.md", PROBLEM
     )
     assert refused.code == 2 and refused.stdout == ""
-    assert f"error: --report blocker/r: {isolated / 'blocker'} is a file, not a folder" in refused.stderr
+    assert f"error: --report blocker/r.md: {isolated / 'blocker'} is a file, not a folder" in refused.stderr
     assert not (isolated / "debates").exists() and not (isolated / "sol.md").exists()
     result = cli("debate", "--offline", "-r", "1", "--id", "to-md", "-o", "sol.md", PROBLEM)
     assert result.code == 0, result.stderr

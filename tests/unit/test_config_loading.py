@@ -1,5 +1,6 @@
-"""Config files: the TypeScript tool's files load unchanged, defaults fill partial blocks, and
-every kind of mistake is a ConfigError (exit 4) that names the file, field and what is allowed."""
+"""Config files: the TypeScript tool's files load unchanged, defaults fill partial blocks, what
+the TypeScript tool forgives is a warning (an error when strict), and every other mistake is a
+ConfigError (exit 4) that names the file, field and what is allowed."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from dialectic import prompts
 from dialectic.configs.loader import (
     builtin_config_text,
+    check_config,
     format_path,
     load_config,
     parse_document,
@@ -19,6 +22,7 @@ from dialectic.configs.loader import (
 )
 from dialectic.configs.providers import PROVIDER_NAMES
 from dialectic.configs.schema import BUILTIN_ROLES, DebateConfig
+from dialectic.configs.settings import RunSettings
 from dialectic.errors import ConfigError
 
 FIXTURE_CONFIGS = (
@@ -454,3 +458,136 @@ def test_validated_config_is_a_debate_config() -> None:
     config = validate_config({"agents": [agent()]}, "x")
     assert isinstance(config, DebateConfig)
     assert DebateConfig.model_validate(config.model_dump()) == config
+
+
+# --- leniency where the TypeScript tool is lenient (check_config; validate_config is strict) ---
+
+
+def test_unknown_keys_anywhere_are_dropped_with_a_warning_each() -> None:
+    document = {
+        "agents": [agent(temprature=0.2, tools=[{"name": "file_read", "sandbox": True}]), agent(id="a2")],
+        "debate": {"rounds": 2, "summarization": {"maxLenght": 10}, "terminationCondition": {"typ": "x"}},
+        "judge": {"id": "j", "name": "J", "role": "generalist", "model": "m", "provider": "openai", "x": 1},
+        "extensions": [],
+        "metadata": {"owner": "me"},
+    }
+    config, warnings = check_config(document, "/cfg/c.json")
+    assert warnings == [
+        "unknown key 'temprature' in agents[0] (did you mean 'temperature'?); ignored",
+        "unknown key 'sandbox' in agents[0].tools[0]; ignored",
+        "unknown key 'maxLenght' in debate.summarization (did you mean 'maxLength'?); ignored",
+        "unknown key 'typ' in debate.terminationCondition (did you mean 'type'?); ignored",
+        "unknown key 'x' in judge; ignored",
+        "unknown key 'metadata' in top level; ignored",
+    ]
+    assert config.agents[0].temperature == 0.5 and config.agents[0].tools[0].name == "file_read"
+    assert config.debate.rounds == 2 and config.debate.summarization.maxLength == 2500
+
+
+def test_free_form_mappings_are_not_screened() -> None:
+    document = {
+        "agents": [agent()],
+        "debate": {"requestsPerSecond": {"openai": 2}},
+        "extensions": [{"name": "n", "callable": "m:f", "after": "round", "options": {"anything": 1}}],
+    }
+    config, warnings = check_config(document, "x")
+    assert warnings == []
+    assert config.extensions[0].options == {"anything": 1}
+
+
+@pytest.mark.parametrize("method", ["voting", "merge"])
+def test_voting_and_merge_are_synthesized_by_the_judge(method: str) -> None:
+    config, [warning] = check_config({"agents": [agent()], "debate": {"synthesisMethod": method}}, "x")
+    assert config.debate.synthesisMethod == "judge"
+    assert warning == (
+        f"debate.synthesisMethod: {method!r} is not supported here; "
+        "the judge synthesizes the final solution (as the TypeScript tool does)"
+    )
+
+
+def test_an_unknown_role_uses_the_architect_prompts() -> None:
+    document = {"agents": [agent(role="securty"), agent(id="a2", role="devops")]}
+    config, warnings = check_config(document, "x")
+    assert [a.role for a in config.agents] == ["securty", "devops"]  # the name is kept
+    assert warnings[0].startswith("agents[0].role: unknown role 'securty' (did you mean 'security'?); ")
+    assert warnings[1].startswith(
+        "agents[1].role: unknown role 'devops'; the agent uses the architect prompts"
+    )
+    settings = RunSettings(config=config)
+    for agent_id in ("a1", "a2"):
+        assert settings.template(agent_id, "system") == prompts.agent_template("architect", "system")
+        assert settings.template(agent_id, "propose") == prompts.agent_template("architect", "propose")
+
+
+def test_a_custom_role_with_a_prompts_dir_is_no_warning_and_keeps_the_generalist_fallback() -> None:
+    config, warnings = check_config({"agents": [agent(role="economist", promptsDir="roles/eco")]}, "x")
+    assert warnings == []
+    assert RunSettings(config=config).template("a1", "system") == prompts.agent_template(
+        "generalist", "system"
+    )
+
+
+def test_an_unknown_judge_role_is_a_warning() -> None:
+    judge = {"id": "j", "name": "J", "role": "moderator", "model": "m", "provider": "openai"}
+    config, [warning] = check_config({"agents": [agent()], "judge": judge}, "x")
+    assert config.judge.role == "moderator"
+    assert warning == "judge.role: unknown role 'moderator'; ignored: the judge has its own prompts"
+
+
+def test_strict_true_in_the_file_makes_every_warning_one_error() -> None:
+    document = {
+        "strict": True,
+        "agents": [agent(temprature=1, role="securty")],
+        "debate": {"synthesisMethod": "voting"},
+    }
+    with pytest.raises(ConfigError) as info:
+        check_config(document, "/cfg/c.json")
+    message = str(info.value)
+    assert info.value.exit_code == 4 and "\n" not in message
+    assert message.startswith("config error in /cfg/c.json: unknown key 'temprature' in agents[0]")
+    assert "debate.synthesisMethod: 'voting' is not supported here (use 'judge')" in message
+    assert "agents[0].role: unknown role 'securty' (did you mean 'security'?)" in message
+    assert "strict mode" in message
+    # and the same from the caller's side (--strict), without the key in the file
+    del document["strict"]
+    with pytest.raises(ConfigError, match="unknown key 'temprature'"):
+        check_config(document, "x", strict=True)
+    assert check_config({"agents": [agent()], "strict": True}, "x")[0].strict is True
+
+
+def test_strict_must_be_a_boolean() -> None:
+    with pytest.raises(ConfigError, match="strict"):
+        check_config({"agents": [agent()], "strict": "yes"}, "x")
+
+
+@pytest.mark.parametrize(
+    ("document", "fragment"),
+    [
+        ({"agents": []}, "agents"),
+        ({"agents": [agent(temperature="hot")], "typo": 1}, "agents[0].temperature"),
+        ({"agents": [agent(), agent()]}, "duplicate agent id 'a1'"),
+        ({"agents": [agent()], "debate": {"rounds": 0}}, "debate.rounds"),
+        ({"agents": [agent()], "debate": {"synthesisMethod": "consensus"}}, "debate.synthesisMethod"),
+        ({"agents": [agent(role="")]}, "agents[0].role"),
+    ],
+)
+def test_what_makes_a_debate_meaningless_stays_an_error(document: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        check_config(document, "x")
+    assert fragment in str(info.value)
+
+
+def test_load_config_returns_the_warnings_and_the_library_warns(isolated: Path) -> None:
+    from dialectic.runner.library import DialecticWarning
+    from dialectic.runner.library import load_config as library_load_config
+
+    path = isolated / "c.json"
+    path.write_text(json.dumps({"agents": [agent(provider="offline", colour="red")]}), encoding="utf-8")
+    _, _, notices = load_config(path)
+    assert notices == ["unknown key 'colour' in agents[0]; ignored"]
+    with pytest.raises(ConfigError, match="colour"):
+        load_config(path, strict=True)
+    with pytest.warns(DialecticWarning, match="unknown key 'colour'"):
+        library_load_config({"agents": [agent(provider="offline", colour="red")]})
+    with pytest.raises(ConfigError, match="colour"):
+        library_load_config({"agents": [agent(provider="offline", colour="red")]}, strict=True)

@@ -31,6 +31,14 @@ def test_render_keeps_unknown_placeholder_text() -> None:
     assert prompts.render("{problem} and {missing}", {"problem": "P"}) == "P and {missing}"
 
 
+def test_render_of_a_user_prompt_file_fills_only_placeholders() -> None:
+    """A user's prompt file (issue 15): JSON examples and braces around words are text."""
+    template = 'Solve {problem}.\nReply as {"type": "object", "required": ["a"]}; keep {word}, {{x}}, {Name}.'
+    out = prompts.render(template, {"problem": "P", "role": "kiss"})
+    assert out == 'Solve P.\nReply as {"type": "object", "required": ["a"]}; keep {word}, {{x}}, {Name}.'
+    assert prompts.unknown_placeholders(template, "propose") == ["word", "x"]  # text, not an error
+
+
 def test_render_inserts_values_verbatim() -> None:
     tricky = "value with {role} and \\1 and \\g<0> and $1 inside"
     out = prompts.render("[{problem}] by {role}", {"problem": tricky, "role": "kiss"})
@@ -84,7 +92,8 @@ def test_every_packaged_template_file_checks_out() -> None:
 
 
 def test_role_folders_fall_back_to_generalist() -> None:
-    assert prompts.agent_template("security", "propose") == prompts.builtin("generalist", "propose")
+    assert prompts.builtin("security", "summarize") is None
+    assert prompts.agent_template("security", "summarize") == prompts.builtin("generalist", "summarize")
     assert prompts.agent_template("security", "system") == prompts.builtin("security", "system")
     assert prompts.agent_template("security", "system") != prompts.agent_template("architect", "system")
 
