@@ -61,8 +61,8 @@ def debate_text(state: DebateState, ctx: DebateContext) -> str:
 
 def assessment_markdown(synthesis: Synthesis, confidence: int) -> str:
     """The "Judge Assessment" block under the solution, laid out as the TypeScript tool writes
-    it (its report readers look for ``**Confidence Score**: N/100``, N an integer)."""
-    lines = ["", "---", "", "## Judge Assessment", "", f"**Confidence Score**: {int(confidence)}/100", ""]
+    it (its report readers look for ``**Confidence Score**: N``, N an integer)."""
+    lines = ["", "---", "", "## Judge Assessment", "", f"**Confidence Score**: {int(confidence)}", ""]
     for title, items in (
         ("Unfulfilled Major Requirements", synthesis.unfulfilledMajorRequirements),
         ("Open Questions", synthesis.openQuestions),

@@ -84,7 +84,10 @@ def test_every_typescript_config_runs_offline_without_a_warning(cli, isolated: P
     invocations = []
     for n, path in enumerate(configs):
         if "eval" in path.name:
-            invocations.append(("eval", "--strict", "--offline", "-c", str(path), "-d", f"ts/{SAVED}"))
+            # Its prompt files are in the folder above it: allowed only with --trust-config (issue 11).
+            invocations.append(
+                ("eval", "--strict", "--trust-config", "--offline", "-c", str(path), "-d", f"ts/{SAVED}")
+            )
         else:
             config = json.loads(path.read_text())
             answers = (

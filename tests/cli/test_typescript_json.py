@@ -266,4 +266,4 @@ def test_a_paused_then_finished_debate_file_has_the_typescript_shape(cli, isolat
     assert [(f["agentId"], f["phase"]) for f in record["failures"]][:1] == [("agent-kiss", "critique")]
     assert final.finalSolution is not None and isinstance(record["finalSolution"]["confidence"], int)
     confidence = record["finalSolution"]["confidence"]
-    assert f"**Confidence Score**: {confidence}/100" in final.finalSolution.description
+    assert f"**Confidence Score**: {confidence}\n" in final.finalSolution.description

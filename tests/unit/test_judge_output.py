@@ -100,7 +100,7 @@ def test_the_assessment_reads_as_the_typescript_tool_writes_it() -> None:
         confidence=90,
     )
     text = assessment_markdown(synthesis, 40)
-    assert "\n---\n\n## Judge Assessment\n\n**Confidence Score**: 40/100\n" in text
+    assert "\n---\n\n## Judge Assessment\n\n**Confidence Score**: 40\n" in text
     sections = [line for line in text.splitlines() if line.startswith("### ")]
     assert sections == [
         "### Unfulfilled Major Requirements",
