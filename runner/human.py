@@ -217,11 +217,9 @@ class HumanInput:
         answers.update(zip((q.id for q in pause.questions), lines, strict=False))
         with self.suspend():
             self._say(f"\nAnswering the agents' questions from standard input (batch {pause.iteration}):")
-            agent = None
-            for question in pause.questions:
-                if question.agentId != agent:
-                    agent = question.agentId
-                    self._say(f"\n{question.agentName} ({question.role}, {agent})")
+            for header, question in by_agent(pause.questions):
+                if header:
+                    self._say(f"\n{header}")
                 self._say(f"  {question.id}: {question.question}\n  answer: {answers[question.id] or 'NA'}")
             if len(lines) < len(pause.questions):
                 missing = ", ".join(q.id for q in pause.questions[len(lines) :])
@@ -239,11 +237,9 @@ class HumanInput:
             "Type an answer and press Enter; Enter alone answers NA."
         )
         answers: dict[str, str] = {}
-        agent = None
-        for question in questions:
-            if question.agentId != agent:
-                agent = question.agentId
-                self._say(f"\n{question.agentName} ({question.role}, {agent})")
+        for header, question in by_agent(questions):
+            if header:
+                self._say(f"\n{header}")
             self._say(f"  {question.id}: {question.question}")
             answers[question.id] = self._read("  answer> ")
         return answers
@@ -293,10 +289,19 @@ def pause_lines(pending: Sequence[Pause]) -> list[str]:
         if not isinstance(pause, ClarificationPause):
             continue
         lines.append(f"clarifying questions (batch {pause.iteration}):")
-        agent = None
-        for question in pause.questions:
-            if question.agentId != agent:
-                agent = question.agentId
-                lines.append(f"  {question.agentName} ({question.role}, {agent})")
+        for header, question in by_agent(pause.questions):
+            if header:
+                lines.append(f"  {header}")
             lines.append(f"    {question.id}: {question.question}")
     return lines
+
+
+def by_agent(questions: Sequence[PendingQuestion]) -> Iterator[tuple[str | None, PendingQuestion]]:
+    """The questions in order, each with the heading of its agent where a new agent's begin."""
+    agent = None
+    for question in questions:
+        header = None
+        if question.agentId != agent:
+            agent = question.agentId
+            header = f"{question.agentName} ({question.role}, {agent})"
+        yield header, question

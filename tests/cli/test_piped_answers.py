@@ -8,20 +8,7 @@ import json
 import re
 from pathlib import Path
 
-PROBLEM = "Design a job scheduler. It must run 1,000 jobs per minute. Jobs must never run twice."
-
-
-def write_config(folder: Path, **debate: object) -> None:
-    member = {"model": "sim", "provider": "offline"}
-    document = {
-        "agents": [
-            {"id": "agent-architect", "name": "System Architect", "role": "architect", **member},
-            {"id": "agent-kiss", "name": "Simplicity Advocate", "role": "kiss", **member},
-        ],
-        "judge": {"id": "judge-main", "name": "Judge", "role": "generalist", **member},
-        "debate": {"rounds": 1, "summarization": {"enabled": False}, **debate},
-    }
-    (folder / "debate-config.json").write_text(json.dumps(document))
+from tests.cli.test_human_in_the_loop import PROBLEM, write_config
 
 
 def answers_of(folder: Path, debate_id: str) -> dict[str, str]:
@@ -35,7 +22,7 @@ def shown(stderr: str) -> list[str]:
 
 
 def test_piped_lines_answer_the_questions_in_the_order_shown(cli, isolated: Path):
-    write_config(isolated, clarificationsMaxIterations=1)
+    write_config(isolated, rounds=1, clarificationsMaxIterations=1)
     lines = ["answer 1", "", *(f"answer {n}" for n in range(3, 12))]
     result = cli("debate", "--clarify", "--id", "pipe-1", PROBLEM, input="\n".join(lines) + "\n")
     assert result.code == 0, result.stderr
@@ -51,7 +38,7 @@ def test_piped_lines_answer_the_questions_in_the_order_shown(cli, isolated: Path
 
 
 def test_too_few_lines_answer_the_rest_na_with_a_warning(cli, isolated: Path):
-    write_config(isolated, clarificationsMaxIterations=1)
+    write_config(isolated, rounds=1, clarificationsMaxIterations=1)
     result = cli("debate", "--clarify", "--id", "pipe-2", PROBLEM, input="the only answer\n")
     assert result.code == 0, result.stderr
     order = shown(result.stderr)
@@ -64,7 +51,7 @@ def test_too_few_lines_answer_the_rest_na_with_a_warning(cli, isolated: Path):
 
 
 def test_an_empty_standard_input_leaves_the_debate_paused_and_resume_reads_piped_answers(cli, isolated: Path):
-    write_config(isolated, clarificationsMaxIterations=1)
+    write_config(isolated, rounds=1, clarificationsMaxIterations=1)
     paused = cli("debate", "--clarify", "--id", "pipe-3", PROBLEM, input="")
     assert paused.code == 5, paused.stderr
     assert "waiting_for_input" in paused.stderr
@@ -77,7 +64,7 @@ def test_an_empty_standard_input_leaves_the_debate_paused_and_resume_reads_piped
 
 
 def test_a_follow_up_batch_with_stdin_used_up_pauses(cli, isolated: Path):
-    write_config(isolated, clarificationsMaxIterations=2)
+    write_config(isolated, rounds=1, clarificationsMaxIterations=2)
     first = cli("debate", "--clarify", "--id", "pipe-4", PROBLEM, input="")
     order = shown(first.stderr)
     assert first.code == 5 and order
