@@ -132,8 +132,9 @@ def _stderr() -> Console:
 
 
 def _warn(console: Console, lines: list[str]) -> None:
+    """Warnings whose text may come from a config or a file: printed as data, never as markup."""
     for line in lines:
-        console.print(f"[yellow]warning:[/] {line}" if not line.startswith("no ") else line)
+        _plain(console, line if line.startswith("no ") else f"warning: {line}")
 
 
 @app.command(
@@ -197,7 +198,7 @@ def debate(
     from dialectic.runner.store import new_debate_id, validate_debate_id
 
     console = _stderr()
-    inputs.load_env_file(env_file)
+    _warn(console, inputs.load_env_file(env_file))
     _check_outputs(db, output, report)
     text = inputs.read_problem(problem, problem_file)
     given = human.read_answers(answers) if answers else None
@@ -235,13 +236,7 @@ def debate(
         output=output,
         report=report,
         verbose=verbose,
-        human_input=lambda suspend: human.HumanInput(
-            console,
-            interactive=human.on_a_terminal(),
-            answers=given,
-            suspend=suspend,
-            piped=human.piped_stdin(),
-        ),
+        human_input=human.answerer(console, answers=given),
     )
 
 
@@ -406,7 +401,7 @@ def resume(
     from dialectic.runner.run import resume_debate
     from dialectic.runner.store import validate_debate_id
 
-    inputs.load_env_file(env_file)
+    _warn(_stderr(), inputs.load_env_file(env_file))
     validate_debate_id(debate_id)
     _check_outputs(db, output, report)
     change = inputs.run_overrides(
@@ -429,14 +424,7 @@ def resume(
         output=output,
         report=report,
         verbose=verbose,
-        human_input=lambda suspend: human.HumanInput(
-            console,
-            interactive=human.on_a_terminal(),
-            answers=given,
-            note=steering_note,
-            suspend=suspend,
-            piped=human.piped_stdin(),
-        ),
+        human_input=human.answerer(console, answers=given, note=steering_note),
     )
 
 
@@ -461,20 +449,23 @@ def list_command(
 
     from dialectic.report.inert import one_line
 
+    cells = [
+        (row.id, row.status, f"{row.rounds_done}/{row.max_rounds}", row.created_at[:19].replace("T", " "))
+        for row in rows
+    ]
+    names = ("id", "status", "rounds", "created")
+    # Only the problem gives way on a narrow terminal: an id cut short could not be resumed.
+    widths = [max([len(name), *(len(cell[i]) for cell in cells)]) for i, name in enumerate(names)]
     table = Table(show_edge=False, box=None, pad_edge=False)
-    for column in ("id", "status", "rounds", "created", "problem"):
-        table.add_column(column, no_wrap=column != "problem")
-    for row in rows:
-        table.add_row(
-            row.id,
-            row.status,
-            f"{row.rounds_done}/{row.max_rounds}",
-            row.created_at[:19].replace("T", " "),
-            # Stored text: no escape sequences, no rich markup, one line cut with "…" to fit.
-            Text(one_line(row.problem), no_wrap=True, overflow="ellipsis"),
-        )
+    for name, width in zip(names, widths, strict=True):
+        table.add_column(name, no_wrap=True, min_width=width)
+    table.add_column("problem", overflow="ellipsis")
+    for row, cell in zip(rows, cells, strict=True):
+        # Stored text: no escape sequences, no rich markup, one line cut with "…" to fit.
+        table.add_row(*cell, Text(one_line(row.problem), no_wrap=True, overflow="ellipsis"))
     if rows:
-        Console(soft_wrap=True).print(table)
+        width = max(Console().width, sum(widths) + 2 * len(widths) + 12)
+        Console(soft_wrap=True, width=width).print(table)
     else:
         _stderr().print("no debates in this store yet")
     return 0
@@ -575,7 +566,7 @@ def fork(
     from dialectic.runner.run import fork_debate
     from dialectic.runner.store import new_debate_id, validate_debate_id
 
-    inputs.load_env_file(env_file)
+    _warn(_stderr(), inputs.load_env_file(env_file))
     validate_debate_id(debate_id)
     _check_outputs(db, output, report)
     chosen = validate_debate_id(new_id) if new_id is not None else new_debate_id()
@@ -609,9 +600,7 @@ def fork(
         output=output,
         report=report,
         verbose=verbose,
-        human_input=lambda suspend: human.HumanInput(
-            console, interactive=human.on_a_terminal(), suspend=suspend
-        ),
+        human_input=human.answerer(console),
     )
 
 
@@ -737,7 +726,7 @@ def eval_command(
     if (debate_file is None) == (compare is None):
         raise InputError("give exactly one of --debate FILE (score it) or --compare A.json B.json")
     console = _stderr()
-    inputs.load_env_file(env_file)
+    _warn(console, inputs.load_env_file(env_file))
     _check_outputs(None, output)
     times = run.parse_repeats(repeats)
 

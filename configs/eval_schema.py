@@ -8,7 +8,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from dialectic.configs.providers import OFFLINE
-from dialectic.configs.schema import AgentConfig, ApiKeyEnv, Provider
+from dialectic.configs.schema import MAX_RETRIES, MAX_TIMEOUT_SECONDS, AgentConfig, ApiKeyEnv, Provider
 
 # Evaluators score, they do not create: a low temperature keeps repeated runs close.
 EVALUATOR_TEMPERATURE = 0.1
@@ -23,11 +23,13 @@ class EvaluatorConfig(BaseModel):
     provider: Provider
     systemPromptPath: str | None = None
     userPromptPath: str | None = None
-    timeout: float | None = Field(None, gt=0, le=3_600_000, description="call timeout in milliseconds")
+    timeout: float | None = Field(
+        None, gt=0, le=MAX_TIMEOUT_SECONDS * 1000, description="call timeout in milliseconds"
+    )
     enabled: bool = True
     baseUrl: str | None = Field(None, pattern=r"^https?://")
     apiKeyEnv: ApiKeyEnv | None = None
-    maxRetries: int = Field(3, ge=0, le=10)
+    maxRetries: int = Field(3, ge=0, le=MAX_RETRIES)
 
     @field_validator("id", mode="before")
     @classmethod

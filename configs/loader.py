@@ -38,12 +38,19 @@ def confined_path(base: Path, raw: str, key: str, *, trusted: bool) -> Path:
     if trusted:
         return path
     folder, target = base.resolve(), path.resolve()
-    if target == folder or target.is_relative_to(folder):
-        return path
-    raise ConfigError(
-        f"{key}: {raw!r} resolves to {target}, outside the config file's folder {folder}; "
-        f"move the file into that folder, or, if you trust this config, allow it with {HOW_TO_TRUST}"
-    )
+    if not (target == folder or target.is_relative_to(folder)):
+        raise ConfigError(
+            f"{key}: {raw!r} resolves to {target}, outside the config file's folder {folder}; "
+            f"move the file into that folder, or, if you trust this config, allow it with {HOW_TO_TRUST}"
+        )
+    # A hidden file beside the config (.env, .git/…) holds secrets, not prompts.
+    parts = (*Path(raw).parts, *target.relative_to(folder).parts)
+    if any(part.startswith(".") and part not in (".", "..") for part in parts):
+        raise ConfigError(
+            f"{key}: {raw!r} is a hidden file or in a hidden folder ({target}); a dotfile such as .env "
+            f"is never a prompt: rename it, or, if you trust this config, allow it with {HOW_TO_TRUST}"
+        )
+    return path
 
 
 def builtin_config_text(name: str = "default.json") -> str:

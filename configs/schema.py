@@ -77,6 +77,20 @@ _OTHER_CREDENTIALS = frozenset(
         "GITLAB",
         "NPM",
         "PYPI",
+        # Other services' credentials that also end in _KEY or _TOKEN.
+        "SLACK",
+        "CLOUDFLARE",
+        "VAULT",
+        "HEROKU",
+        "STRIPE",
+        "LANGSMITH",
+        "LANGCHAIN",
+        "SENTRY",
+        "DOCKER",
+        "TWILIO",
+        "SENDGRID",
+        "DATABASE",
+        "DB",
     ]
 )
 

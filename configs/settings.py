@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dialectic import prompts
-from dialectic.configs.loader import config_trusted, confined_path
+from dialectic.configs.loader import HOW_TO_TRUST, config_trusted, confined_path
 from dialectic.configs.providers import OFFLINE
 from dialectic.configs.schema import (
     BUILTIN_ROLES,
@@ -236,6 +236,14 @@ def resolve_settings(
                 text = prompts.with_material(text)
             (additions if phase in _APPENDED_PHASES else overrides).setdefault(member.id, {})[phase] = text
             sources.setdefault(member.id, {})[phase] = str(path.resolve())
+    if config.debate.cache and not trusted:
+        # A cache's replies stand in for the model's: a file someone else prepared would put
+        # words in the agents' mouths. The user's own --cache is always used.
+        warnings.append(
+            f"debate.cache {config.debate.cache!r} in the config is not used: pass --cache PATH, "
+            f"or trust the config with {HOW_TO_TRUST}"
+        )
+        config = config.model_copy(update={"debate": config.debate.model_copy(update={"cache": None})})
     settings = RunSettings(
         config=config,
         offline=offline,

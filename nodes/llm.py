@@ -234,11 +234,27 @@ _TRANSIENT_NAMES = (
 _NOT_JSON_MESSAGES = ("Unexpected response type", "'str' object has no attribute")
 
 
+# Client libraries that read a provider's reply: an error raised inside them is about the reply.
+_CLIENT_MODULES = ("openai", "langchain_openai", "ollama", "langchain_ollama", "httpx")
+
+
 def is_malformed_reply(exc: BaseException) -> bool:
-    """A reply that is not the API's JSON at all: cut off, or a page of HTML."""
-    if "JSONDecodeError" in type(exc).__name__:
-        return True
-    return isinstance(exc, ValueError | AttributeError) and str(exc).startswith(_NOT_JSON_MESSAGES)
+    """A reply that is not the API's JSON at all: cut off, or a page of HTML. Only errors raised
+    while a client library read the reply count, so a bug of ours is never retried as one."""
+    if not ("JSONDecodeError" in type(exc).__name__ or isinstance(exc, ValueError | AttributeError)):
+        return False
+    if not ("JSONDecodeError" in type(exc).__name__ or str(exc).startswith(_NOT_JSON_MESSAGES)):
+        return False
+    return any(module.split(".")[0] in _CLIENT_MODULES for module in _traceback_modules(exc))
+
+
+def _traceback_modules(exc: BaseException) -> list[str]:
+    modules = []
+    trace = exc.__traceback__
+    while trace is not None:
+        modules.append(str(trace.tb_frame.f_globals.get("__name__", "")))
+        trace = trace.tb_next
+    return modules
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -9,8 +9,11 @@ import re
 _KEYWORDS = re.compile(
     r"\b(must|shall|required|requires|critical|essential|(?:needs?|has|have)\s+to)\b", re.IGNORECASE
 )
-# "does not need to", "doesn't have to", "no need to": the opposite of a requirement
-_NEGATED = re.compile(r"(?:\bnot|n't|\bno)\s+(?:needs?|has|have)\s+to\b", re.IGNORECASE)
+# "does not need to", "doesn't have to", "no need to", "is not required", "not critical": the
+# opposite of a requirement
+_NEGATED = re.compile(
+    r"(?:\bnot|n't|\bno)\s+(?:(?:needs?|has|have)\s+to|required|critical|essential)\b", re.IGNORECASE
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9*\"'(])")
 _MARKUP = re.compile(r"^\s*(?:[-*+]|\d+[.)]|#+)\s*")
 _LABEL = re.compile(r"^[A-Z][A-Za-z &/]{0,30}:\s+(?=\S)")  # "Requirements: Students must ..."

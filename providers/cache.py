@@ -6,6 +6,7 @@ responses carry ``dialectic_cached`` in their response metadata so usage figures
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -25,7 +26,10 @@ class SQLiteResponseCache(BaseCache):
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # Readable by its owner only: it holds every prompt. (The providers layer sits below
+            # transcript/, whose open_private it cannot import.)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600))
             self._conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
             self._conn.execute(
                 "CREATE TABLE IF NOT EXISTS responses (prompt TEXT NOT NULL, llm TEXT NOT NULL, "

@@ -62,6 +62,25 @@ def missing_key_errors(members: list[AgentConfig], env: Mapping[str, str] | None
     return problems
 
 
+def borrowed_key_errors(members: list[AgentConfig]) -> list[str]:
+    """A provider's standard key named by ``apiKeyEnv`` where it does not belong: at a URL the
+    config chose, or at another provider (the rule of ``endpoint``, which a config cannot undo)."""
+    standard = {spec.key_env: name for name, spec in PROVIDERS.items() if spec.key_env}
+    problems = []
+    for member in members:
+        owner = standard.get(member.apiKeyEnv or "")
+        if owner is None:
+            continue
+        if member.baseUrl:
+            problems.append(
+                f"{member.id} names {member.apiKeyEnv} as the key for its own baseUrl {member.baseUrl}; "
+                f"{member.apiKeyEnv} goes only to {owner}'s endpoint: give that server a key variable of its own"
+            )
+        elif owner != member.provider:
+            problems.append(f"{member.id} ({member.provider}) names {member.apiKeyEnv}, {owner}'s key")
+    return problems
+
+
 def padded_key_errors(members: list[AgentConfig], env: Mapping[str, str]) -> list[str]:
     """Keys pasted with a newline or spaces: named here, not left to fail as a connection error."""
     problems: dict[str, str] = {}
@@ -126,6 +145,9 @@ def check_keys(
     packages = missing_packages(members)
     if packages:
         raise ConfigError("; ".join(packages))
+    borrowed = borrowed_key_errors(members)
+    if borrowed:
+        raise ConfigError("a provider's key may go only to that provider: " + "; ".join(borrowed))
     allowed = allow_insecure_http or env.get(ALLOW_INSECURE_HTTP_ENV, "").strip() == "1"
     insecure = [] if allowed else insecure_http_errors(members, env)
     if insecure:

@@ -282,6 +282,16 @@ def _nothing() -> Iterator[None]:
     yield
 
 
+def answerer(
+    console: Console, *, answers: Mapping[str, str] | None = None, note: str | None = None
+) -> Callable[[Callable[[], AbstractContextManager[None]]], HumanInput]:
+    """How the CLI's commands answer pauses: the terminal if there is one, else ``answers``
+    (--answers), else lines piped to standard input; ``suspend`` hides the live progress."""
+    return lambda suspend: HumanInput(
+        console, interactive=on_a_terminal(), answers=answers, note=note, suspend=suspend, piped=piped_stdin()
+    )
+
+
 def pause_lines(pending: Sequence[Pause]) -> list[str]:
     """What a paused debate waits for, for stderr: the questions grouped by agent."""
     lines = []

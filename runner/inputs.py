@@ -99,10 +99,22 @@ def parse_roles(value: str | None) -> list[str] | None:
     return roles
 
 
-def load_env_file(path: str | None) -> None:
+# What only the user may say, never a file that happens to lie in the working directory (a
+# cloned repository's .env): opt-ins that widen what is trusted, and where the keys are sent.
+_USERS_SAY = ("DIALECTIC_TRUST_CONFIG", "DIALECTIC_ALLOW_INSECURE_HTTP")
+
+
+def _users_say(name: str) -> bool:
+    from dialectic.configs.providers import PROVIDERS
+
+    return name in _USERS_SAY or name in {spec.base_url_env for spec in PROVIDERS.values()}
+
+
+def load_env_file(path: str | None) -> list[str]:
     """Load a dotenv file: an explicit one must exist; ./.env is used if present. Variables
-    already set in the environment win."""
-    from dotenv import load_dotenv
+    already set in the environment win. From a ./.env found by itself, the variables that widen
+    trust or redirect keys (``_USERS_SAY``, ``*_BASE_URL``) are not loaded: returns the notice."""
+    from dotenv import dotenv_values, load_dotenv
 
     if path is not None:
         file = Path(path)
@@ -113,14 +125,27 @@ def load_env_file(path: str | None) -> None:
     elif Path(".env").is_file():
         file = Path(".env")
     else:
-        return
+        return []
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise InputError(f"env file is not UTF-8 text: {file.resolve()}; save it as UTF-8") from None
     except OSError as exc:
         raise InputError(f"cannot read env file {file.resolve()}: {exc.strerror}") from exc
-    load_dotenv(stream=io.StringIO(text), override=False)
+    if path is not None:
+        load_dotenv(stream=io.StringIO(text), override=False)
+        return []
+    values = dotenv_values(stream=io.StringIO(text))
+    held = sorted(name for name in values if _users_say(name))
+    for name, value in values.items():
+        if name not in held and value is not None:
+            os.environ.setdefault(name, value)
+    if not held:
+        return []
+    return [
+        f"{file.resolve()} was found in the working directory: {', '.join(held)} not loaded from it "
+        "(they redirect keys or widen trust); pass it with -e .env, or set them in your environment"
+    ]
 
 
 def prepare_settings(

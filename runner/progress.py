@@ -85,7 +85,7 @@ class Progress:
             if self.verbose and event.get("settings") is not None and not self.header_shown:
                 self.header_shown = True  # once, though a run resumed in this process starts again
                 for line in run_header(event["settings"]):
-                    self.console.print(escape(line), highlight=False)
+                    self.console.print(escape(terminal_safe(line)), highlight=False)
         elif kind == "round_started":
             self.round = int(event["round"])
         elif kind == "call_started":

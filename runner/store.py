@@ -187,8 +187,12 @@ class _FileLocks:
         return self.folder / f"{validate_debate_id(debate_id)}.lock"
 
     def _open(self, path: Path, create: bool) -> int:
-        """The lock file's descriptor; a symbolic link there is refused, never followed (its
-        target would be truncated and overwritten)."""
+        """The lock file's descriptor; a symbolic link there, or as the lock folder, is refused,
+        never followed (its target would be truncated and overwritten)."""
+        if self.folder.is_symlink():
+            raise InputError(
+                f"lock folder {self.folder.absolute()} is a symbolic link; dialectic never makes one: remove it"
+            )
         try:
             return open_private(path, os.O_RDWR) if create else os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
         except OSError as exc:

@@ -202,3 +202,50 @@ def test_the_extensions_of_a_named_or_trusted_config_are_imported(cli, isolated:
     assert "not imported" not in result.stderr
     runs = json.loads((isolated / "debates" / "named.json").read_text())["extensions"]["marker"]["runs"]
     assert [run["data"] for run in runs] == [1]
+
+
+def test_a_dot_env_found_by_itself_cannot_say_what_only_the_user_may(cli, isolated: Path) -> None:
+    """A cloned repository's ./.env must not switch the trust on, nor redirect the user's keys."""
+    implicit_config_with_an_extension(isolated)
+    (isolated / ".env").write_text(
+        "DIALECTIC_TRUST_CONFIG=1\nOPENAI_BASE_URL=https://collector.example/v1\nHARMLESS_SETTING=x\n"
+    )
+    result = cli("debate", "--offline", "--id", "dotenv", PROBLEM)
+    assert result.code == 0, result.stderr
+    assert not (isolated / "imported.txt").exists()  # the trust stayed off
+    notice = next(line for line in result.stderr.splitlines() if ".env was found" in line)
+    assert "DIALECTIC_TRUST_CONFIG, OPENAI_BASE_URL not loaded" in notice and "-e .env" in notice
+    # Named with -e, the file is the user's own say.
+    named = cli("debate", "--offline", "--id", "dotenv-named", "-e", ".env", PROBLEM)
+    assert named.code == 0, named.stderr
+    assert (isolated / "imported.txt").read_text() == "imported"
+
+
+def test_a_dotfile_is_never_a_prompt(cli, isolated: Path) -> None:
+    (isolated / "cfg").mkdir()
+    (isolated / "cfg" / ".env").write_text(f"OPENAI_API_KEY={CANARY}\n")
+    config = write_config(isolated / "cfg", {"systemPromptPath": ".env"})
+    result = cli("debate", "--offline", "-c", str(config), PROBLEM)
+    assert result.code == 4 and "a dotfile such as .env is never a prompt" in result.stderr
+    assert not canary_in_products(isolated, result.stdout, result.stderr)
+
+
+def test_markup_in_a_config_is_printed_as_text(cli, isolated: Path) -> None:
+    """A warning quoting config text ("x[/]" is rich markup) prints it, and does not crash."""
+    config = write_config(isolated / "cfg", {"role": "x[/]"})
+    result = cli("debate", "--offline", "-r", "1", "-c", str(config), PROBLEM)
+    assert result.code == 0, result.stderr
+    assert "x[/]" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_replay_cache_named_by_a_config_needs_trust(cli, isolated: Path) -> None:
+    config = isolated / "c.json"
+    document = {"agents": [AGENT], "judge": JUDGE, "debate": {"rounds": 1, "cache": "theirs.sqlite"}}
+    config.write_text(json.dumps(document))
+    result = cli("debate", "--offline", "-c", str(config), PROBLEM)
+    assert result.code == 0, result.stderr
+    assert "debate.cache 'theirs.sqlite' in the config is not used" in result.stderr
+    assert not (isolated / "theirs.sqlite").exists()
+    trusted = cli("debate", "--offline", "--trust-config", "-c", str(config), PROBLEM)
+    assert trusted.code == 0, trusted.stderr
+    assert (isolated / "theirs.sqlite").stat().st_mode & 0o777 == 0o600  # it holds every prompt

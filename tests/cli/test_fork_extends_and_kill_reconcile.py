@@ -75,3 +75,16 @@ def test_show_alone_reconciles_a_stale_running_file(isolated: Path):
     assert json.loads(path.read_text())["status"] == "running"
     shown = debate.run("show", "stale")
     assert shown.returncode == 0 and json.loads(path.read_text())["status"] == "interrupted"
+
+
+def test_list_on_a_narrow_terminal_cuts_only_the_problem(isolated: Path):
+    debate = Debate(isolated, str(isolated / "d.sqlite"))
+    assert (
+        debate.run("debate", "--offline", "-r", "1", "--id", "a-rather-long-debate-id", PROBLEM).returncode
+        == 0
+    )
+    debate.env["COLUMNS"] = "30"
+    listed = debate.run("list").stdout.splitlines()
+    assert len(listed) == 2  # the header and one line
+    assert "a-rather-long-debate-id" in listed[1] and "1/1" in listed[1] and "completed" in listed[1]
+    assert listed[1].endswith("…")

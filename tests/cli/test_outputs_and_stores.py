@@ -293,3 +293,14 @@ def read_only_mount(folder: Path, *args: str) -> subprocess.CompletedProcess[str
         text=True,
         timeout=120,
     )
+
+
+def test_a_symlinked_lock_folder_is_refused(cli, isolated):
+    elsewhere = isolated / "elsewhere"
+    elsewhere.mkdir()
+    (isolated / "debates").mkdir()
+    (isolated / "debates" / "dialectic.sqlite.locks").symlink_to(elsewhere)
+    result = cli("debate", "--offline", "-r", "1", "--id", "l1", PROBLEM)
+    assert result.code == 2, result.stderr
+    assert "lock folder" in one_error(result) and "symbolic link" in one_error(result)
+    assert list(elsewhere.iterdir()) == []  # nothing created through the link

@@ -29,13 +29,24 @@ def test_a_config_base_url_gets_no_key_unless_it_names_one() -> None:
     assert named.key_env == "EXAMPLE_API_KEY"
 
 
-@pytest.mark.parametrize("name", ["MY_LLM_API_KEY", "GROQ_KEY", "HF_TOKEN", "OPENAI_API_KEY"])
+@pytest.mark.parametrize("name", ["MY_LLM_API_KEY", "GROQ_KEY", "HF_TOKEN"])
 def test_api_key_env_may_name_an_llm_key(name: str) -> None:
     assert agent(apiKeyEnv=name).apiKeyEnv == name
 
 
 @pytest.mark.parametrize(
-    "name", ["AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "DB_PASSWORD", "HOME", "SSH_AUTH_SOCK", "my_api_key"]
+    "name",
+    [
+        "AWS_SECRET_ACCESS_KEY",
+        "GITHUB_TOKEN",
+        "DB_PASSWORD",
+        "HOME",
+        "SSH_AUTH_SOCK",
+        "my_api_key",
+        "SLACK_BOT_TOKEN",
+        "STRIPE_API_KEY",
+        "LANGSMITH_API_KEY",
+    ],
 )
 def test_api_key_env_may_not_name_another_secret(name: str) -> None:
     with pytest.raises(ValidationError, match="does not look like the variable of an LLM API key"):
@@ -58,3 +69,14 @@ def test_plain_http_to_another_machine_is_refused_unless_allowed() -> None:
 def test_a_padded_key_is_named() -> None:
     with pytest.raises(ConfigError, match="OPENAI_API_KEY has trailing whitespace"):
         check_keys([agent()], {"OPENAI_API_KEY": "sk-1\n"})
+
+
+def test_a_providers_standard_key_cannot_be_borrowed() -> None:
+    """apiKeyEnv naming OPENAI_API_KEY for a URL the config chose, or another provider's key,
+    would send that key where it does not belong."""
+    env = {"OPENAI_API_KEY": "k", "ANTHROPIC_API_KEY": "a"}
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY goes only to openai's endpoint"):
+        check_keys([agent(baseUrl="https://collector.example/v1", apiKeyEnv="OPENAI_API_KEY")], env)
+    with pytest.raises(ConfigError, match="ANTHROPIC_API_KEY, anthropic's key"):
+        check_keys([agent(apiKeyEnv="ANTHROPIC_API_KEY")], env)
+    check_keys([agent(apiKeyEnv="OPENAI_API_KEY")], env)  # its own provider's key, its own endpoint

@@ -549,3 +549,16 @@ def test_structured_with_offline_model() -> None:
     assert isinstance(result, ConvergenceAssessment)
     assert usage.attempts == 1
     assert usage.model == "m2"
+
+
+def test_an_error_of_ours_is_not_taken_for_a_malformed_reply() -> None:
+    """The SDK's "not JSON" errors are transient; the same error raised by our own code is a bug."""
+    from dialectic.nodes.llm import is_malformed_reply
+
+    def ours() -> None:
+        "text".model_dump()  # type: ignore[attr-defined]
+
+    try:
+        ours()
+    except AttributeError as exc:
+        assert not is_malformed_reply(exc)
