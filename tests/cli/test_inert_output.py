@@ -69,6 +69,11 @@ def test_hostile_agent_name_in_questions_on_the_terminal(cli, isolated: Path) ->
     assert ESC not in shown.stdout
     assert "Evil [bold]Name[/bold] <b> (architect, a1)" in shown.stdout
 
+    # The -v header lists the agents by name, before the run: inert there too.
+    loud = cli("debate", "-c", "config.json", "--offline", "-r", "1", "-v", "Design a cache.")
+    assert loud.code == 0, loud.stderr
+    assert ESC not in loud.stderr and "Evil [bold]Name[/bold] <b>" in loud.stderr
+
 
 def test_unclosed_fence_stays_in_its_contribution(cli, isolated: Path) -> None:
     def proposal(agent: str, content: str) -> dict[str, object]:
