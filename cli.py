@@ -351,11 +351,7 @@ def _write_report(console: Console, result: DebateResult, target: str, verbose: 
 
     path = _report_file(target)
     if path != Path(target):  # as the TypeScript tool: append .md, and say so
-        from rich.markup import escape
-
-        console.print(
-            f"[yellow]warning:[/] {escape(f'--report {target} does not end in .md; writing {path}')}"
-        )
+        _warn(console, [f"--report {target} does not end in .md; writing {path}"])
     try:
         write_atomic(path, render_report(result.record, verbose=verbose))
     except OSError as exc:
@@ -775,14 +771,9 @@ def eval_command(
 
 def _plain(console: Console, line: str) -> None:
     """A stderr line whose text is data ("[eval-1] …" is not markup); "warning:" in yellow."""
-    from rich.text import Text
+    from dialectic.report.inert import terminal_line
 
-    from dialectic.report.inert import terminal_safe
-
-    text = Text(terminal_safe(line))
-    if line.startswith("warning:"):
-        text.stylize("yellow", 0, len("warning:"))
-    console.print(text)
+    console.print(terminal_line(line))
 
 
 @app.command(

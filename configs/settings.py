@@ -225,15 +225,9 @@ def resolve_settings(
             if raw is None:
                 continue
             path = confined_path(base, raw, label, trusted=trusted)
-            text, warning = read_prompt_file(path, label)
-            if warning:
-                warnings.append(warning)
+            text = load_prompt_file(path, label, phase, warnings)
+            if text is None:
                 continue
-            assert text is not None
-            if note := check_placeholders(text, phase, path):
-                warnings.append(note)
-            if phase == "summarize":
-                text = prompts.with_material(text)
             (additions if phase in _APPENDED_PHASES else overrides).setdefault(member.id, {})[phase] = text
             sources.setdefault(member.id, {})[phase] = str(path.resolve())
     if config.debate.cache and not trusted:
@@ -285,30 +279,31 @@ def _read_prompt_folder(
             )
             continue
         confined_path(base, str(path), key, trusted=trusted)  # (an absolute path joins as itself)
-        text, warning = read_prompt_file(path, key)
-        if warning:
-            warnings.append(warning)
+        text = load_prompt_file(path, key, phase, warnings)
+        if text is None:
             continue
-        assert text is not None
-        if note := check_placeholders(text, phase, path):
-            warnings.append(note)
-        if phase == "summarize":
-            text = prompts.with_material(text)
         found[phase] = (text, str(path.resolve()))
     return found
 
 
-def read_prompt_file(path: Path, what: str) -> tuple[str | None, str | None]:
+def load_prompt_file(path: Path, what: str, phase: str, warnings: list[str]) -> str | None:
+    """The template in a prompt file, ready for ``phase``; None when it is missing, unreadable or
+    empty (a warning says so: the built-in prompt is used). Braces that are no placeholder stay
+    as written (a warning if one looks misspelt); a summary template gets its material appended
+    if it does not place it."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
-        return (
-            None,
-            f"{what}: prompt file {path.resolve()} is missing or unreadable; using the built-in prompt",
+        warnings.append(
+            f"{what}: prompt file {path.resolve()} is missing or unreadable; using the built-in prompt"
         )
+        return None
     if not text.strip():
-        return None, f"{what}: prompt file {path.resolve()} is empty; using the built-in prompt"
-    return text, None
+        warnings.append(f"{what}: prompt file {path.resolve()} is empty; using the built-in prompt")
+        return None
+    if note := check_placeholders(text, phase, path):
+        warnings.append(note)
+    return prompts.with_material(text) if phase == "summarize" else text
 
 
 def check_placeholders(text: str, phase: str, path: Path) -> str | None:

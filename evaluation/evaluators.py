@@ -22,7 +22,7 @@ from dialectic.configs.loader import (
     read_config_document,
 )
 from dialectic.configs.schema import AgentConfig
-from dialectic.configs.settings import check_placeholders, read_prompt_file
+from dialectic.configs.settings import load_prompt_file
 from dialectic.errors import ConfigError
 
 BUILT_IN = "built-in"
@@ -90,11 +90,7 @@ def _template(
 ) -> tuple[str, str]:
     if raw is not None:
         path = confined_path(base, raw, f"{agent_id}.{key}", trusted=trusted)
-        text, warning = read_prompt_file(path, f"{agent_id}.{key}")
+        text = load_prompt_file(path, f"{agent_id}.{key}", "evaluate", warnings)
         if text is not None:
-            if note := check_placeholders(text, "evaluate", path):
-                warnings.append(note)
             return text, str(path.resolve())
-        assert warning is not None
-        warnings.append(warning)
     return prompts.eval_template(builtin_name), BUILT_IN

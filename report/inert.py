@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # imported when a report is made, not for the terminal helpers
     from markdown_it import MarkdownIt
     from markdown_it.token import Token
+    from rich.text import Text
 
 # --- terminal
 
@@ -36,6 +37,17 @@ def terminal_safe(text: str) -> str:
     """``text`` without escape sequences or control characters; newlines and tabs stay."""
     text = _CARRIAGE_RETURN.sub("\n", text)
     return _CONTROL.sub("", _TERMINAL_SEQUENCE.sub("", text))
+
+
+def terminal_line(line: str) -> Text:
+    """A stderr line whose text is data: escape sequences removed, "[bold]" printed as written
+    (never rich markup), a leading "warning:" in yellow."""
+    from rich.text import Text
+
+    text = Text(terminal_safe(line))
+    if line.startswith("warning:"):
+        text.stylize("yellow", 0, len("warning:"))
+    return text
 
 
 def one_line(text: str, limit: int = 100) -> str:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from dialectic.debate.clarifications import PendingQuestion
 from dialectic.debate.pauses import ClarificationPause, Pause, SteeringPause
 from dialectic.errors import InputError
-from dialectic.report.inert import terminal_safe
+from dialectic.report.inert import terminal_line, terminal_safe
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -262,9 +262,7 @@ class HumanInput:
         self.console.print(terminal_safe(text), markup=False, highlight=False)  # the agents' questions
 
     def _warn(self, text: str) -> None:
-        from rich.markup import escape
-
-        self.console.print(f"[yellow]warning:[/] {escape(text)}", highlight=False)
+        self.console.print(terminal_line(f"warning: {text}"), highlight=False)
 
     def _read(self, prompt: str) -> str:
         # At a prompt, Ctrl-C means "leave it paused", not "stop after the step in flight".

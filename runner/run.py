@@ -371,9 +371,6 @@ class StoredDebate:
     created_at: str
     parent_id: str | None
 
-    def settings(self) -> RunSettings:
-        return RunSettings.from_stored(self.settings_json)[0]
-
     @property
     def rounds(self) -> int:
         """Its rounds, read leniently (settings saved by another version may not validate)."""
