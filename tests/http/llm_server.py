@@ -15,12 +15,18 @@ OpenAI endpoints (with or without the ``/v1`` prefix; base URL :attr:`LLMServer.
   Deterministic: the same request body (``stream``/``stream_options`` aside) gets the same reply.
   - plain text: a Markdown design answer that quotes a sentence of the last user message's
     ``## Problem`` section, if it has one, and, if the conversation holds tool results, an
-    ``## Evidence`` section quoting them (see Tools);
+    ``## Evidence`` section quoting them (see Tools); with ``reply_tokens`` N, exactly ``4 * N``
+    characters (``completion_tokens`` N): the same answer extended with ``## Further Notes`` drawn
+    from the same seeded vocabulary, or cut (the last line then ends early);
   - ``response_format`` ``json_schema``: JSON valid against the schema; ``json_object``: a JSON object;
   - ``tools``: tool calls, as the deterministic agent of Tools below decides.
-  Usage in every reply: ``prompt_tokens = ceil(chars of all message contents, tool results
-  included, and of the arguments of assistant tool calls / 4)``, ``completion_tokens = ceil(chars
-  of the reply content, or of the arguments of all its tool calls, / 4)``.
+  Usage in every reply: ``prompt_tokens = ceil(chars / 4)``, chars counted as the TypeScript
+  tool's stub counts them: all message contents, tool results included, the arguments of
+  assistant tool calls, and the JSON text (``JSON.stringify``'s, no spaces) of the request's
+  ``tools`` and of its ``response_format`` schema; ``completion_tokens = ceil(chars of the reply
+  content, or of the arguments of all its tool calls, / 4)``; ``prompt_tokens_details.cached_tokens``
+  is 0, or with ``prompt_cache`` the cacheable characters (see the log's ``cacheable_chars``) ÷ 4,
+  rounded down (at most ``prompt_tokens``).
 - ``GET /v1/models`` and ``GET /v1/models/{id}``.
 - Errors: ``{"error": {"message", "type", "param", "code"}}``.
 
@@ -55,7 +61,7 @@ or ``/api/chat``; a ``malformed`` reply is its JSON, or a stream's line, cut off
 
 - Control (not logged): ``GET /_log`` (the log, a JSON list), ``GET /_stats``,
   ``GET /_settings``, ``POST /_settings`` (JSON object of settings, as :meth:`LLMServer.set`),
-  ``POST /_reset`` (clears the log and re-seeds the fault generator), ``POST /_hold`` and
+  ``POST /_reset`` (clears the log and the prompt cache, re-seeds the fault generator), ``POST /_hold`` and
   ``POST /_release`` (see :meth:`LLMServer.hold`), ``GET /_health``.
 
 Settings (constructor keywords, :meth:`LLMServer.set`, ``POST /_settings`` or command-line flags):
@@ -88,9 +94,20 @@ Settings (constructor keywords, :meth:`LLMServer.set`, ``POST /_settings`` or co
 ``tool_script``           scripted tool calls instead of the agent's own choice: a list of turns,
                           each a non-empty list of ``{"name": ..., "arguments": {...}}`` calls
                           (see Tools); ``[]`` (the default): the agent chooses
+``reply_tokens``          plain-text replies (not JSON, not tool calls) of exactly this many
+                          tokens, ``4 * N`` characters (``--reply-tokens N``); None (the
+                          default): the answer's own length
+``in_flight_limit``       a chat completion arriving while this many are being served gets 429
+                          ``rate_limit_exceeded`` at once (``Retry-After`` as ``retry_after``
+                          says), as a provider's concurrency limit (``--max-in-flight N``); which
+                          ones depends only on the order of arrival; None (the default): no limit
+``prompt_cache``          report ``prompt_tokens_details.cached_tokens`` as a provider's prompt
+                          prefix cache would (``--prompt-cache``; off by default: 0). Ollama's
+                          replies have no such count. The log measures the cache either way
 
 Order of the rules: auth (401, every API path), then for a chat completion: body (400, the tool
-checks of Tools included), latency, hold (see :meth:`LLMServer.hold`), model allow-list (404),
+checks of Tools included), ``in_flight_limit`` (429), the prompt-cache measure (see the log's
+``cacheable_chars``), latency, hold (see :meth:`LLMServer.hold`), model allow-list (404),
 ``fail_models``, context limit (400), then one fault draw (``fail_next`` first, else random).
 Requests of a tool loop are chat completions like any other: every fault applies to them.
 ``schema_invalid`` applies only to replies in ``json_schema`` or with tool calls (for the agent's
@@ -168,10 +185,21 @@ Log entries (``server.log``: copies, oldest first; ``GET /_log``):
 ``duration_ms``            ``ended - started``
 ``status``                 None if no reply was sent (a hang ended by ``stop()``)
 ``kind``                   ``text``, ``json_schema``, ``json_object`` or ``tool_calls``
-``fault``, ``fault_detail`` the fault applied, and for ``schema_invalid`` what it violates
+``fault``, ``fault_detail`` the fault applied, and for ``schema_invalid`` what it violates;
+                           ``in_flight_limit`` refusals are fault ``"429"``, detail
+                           ``"in_flight_limit"``
 ``in_flight``              API requests being served when this one started, this one included
-``prompt_tokens``, ``completion_tokens``, ``total_tokens``
+``prompt_tokens``, ``completion_tokens``, ``total_tokens``, ``cached_tokens``
                            exactly the usage the reply reported; 0 when it reported none
+``prompt_chars``           characters of the prompt as a prefix cache sees it: the JSON of
+                           ``tools`` and of the ``response_format`` schema, then each message's
+                           role, text and tool-call arguments, in order (a little more than
+                           ``prompt_tokens`` counts: the role names); 0 for requests refused
+                           before the measure (body errors, ``in_flight_limit``)
+``cacheable_chars``        how much of that a prefix cache could serve, whether ``prompt_cache``
+                           is on or not: its longest prefix, in whole blocks of 256 characters,
+                           that an earlier measured chat completion's prompt began with (in order
+                           of arrival, so requests sent at once find each other's prefixes)
 ``usage_reported``         whether the reply carried usage (errors, malformed replies and OpenAI
                            streams without ``include_usage`` do not; Ollama replies always do)
 ``error``                  the error code sent (for Ollama, whose errors have no code, the code
@@ -186,7 +214,8 @@ Log entries (``server.log``: copies, oldest first; ``GET /_log``):
                            a tool loop, then growing with each turn)
 
 Helpers: ``max_in_flight()``, ``in_flight()``, ``token_totals()``, ``requests(...)`` (Ollama's:
-``requests("/api/chat")``),
+``requests("/api/chat")``), ``cacheable_share()`` (sum of ``cacheable_chars`` ÷ sum of
+``prompt_chars`` over the log),
 ``wait_for(predicate)``, ``clear_log()``, ``reset()``, ``hold()``/``release()``, ``stats()``.
 
 Use from Python (tests load this file with ``importlib``; see ``tests/http/conftest.py``)::
@@ -257,6 +286,9 @@ class Settings:
     parallel_tool_calls: int = 1  # calls per tool-calling turn
     # Scripted turns for tool_choice "auto": each a tuple of {"name", "arguments"} calls.
     tool_script: tuple[tuple[dict[str, Any], ...], ...] = ()
+    reply_tokens: int | None = None  # plain-text replies of exactly this many tokens
+    in_flight_limit: int | None = None  # chat completions served at once; one more gets 429
+    prompt_cache: bool = False  # report cached prompt tokens, as a provider's prefix cache
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -312,6 +344,12 @@ def _updated(settings: Settings, changes: dict[str, Any]) -> Settings:
                 raise ValueError(f"{name}: must be at least {0 if name == 'tool_turns' else 1}, not {value}")
         elif name == "context_limit_tokens":
             value = None if value is None else int(value)
+        elif name in ("reply_tokens", "in_flight_limit"):
+            value = None if value is None else int(value)
+            if value is not None and value < 1:
+                raise ValueError(f"{name}: must be at least 1 (or None), not {value}")
+        elif name == "prompt_cache":
+            value = bool(value)
         elif name == "tool_script":
             value = _tool_script(value)
         clean[name] = value
@@ -370,20 +408,89 @@ def content_text(content: Any) -> str:
     return str(content)
 
 
+def _call_arguments(message: dict[str, Any]) -> str:
+    return "".join(
+        str((call.get("function") or {}).get("arguments", "")) for call in message.get("tool_calls") or ()
+    )
+
+
 def prompt_chars(messages: list[Any]) -> int:
     """Characters of every message's content, plus the arguments of assistant tool calls."""
-    total = 0
-    for message in messages:
-        if not isinstance(message, dict):
-            continue
-        total += len(content_text(message.get("content")))
-        for call in message.get("tool_calls") or ():
-            total += len(str((call.get("function") or {}).get("arguments", "")))
-    return total
+    return sum(
+        len(content_text(message.get("content"))) + len(_call_arguments(message))
+        for message in messages
+        if isinstance(message, dict)
+    )
+
+
+def json_text(value: Any) -> str:
+    """JSON as JavaScript's ``JSON.stringify`` writes it (no spaces), as the TypeScript tool's stub
+    counts it: the figures of both tools compare."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def preamble_text(body: dict[str, Any]) -> str:
+    """The JSON text of the request's ``tools`` and of its ``response_format`` schema: prompt text
+    too, which providers put before the messages."""
+    parts = [json_text(body["tools"])] if body.get("tools") else []
+    response_format = body.get("response_format")
+    if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema")
+        if schema is not None:
+            parts.append(json_text(schema))
+    return "".join(parts)
+
+
+def counted_chars(body: dict[str, Any]) -> int:
+    """What ``prompt_tokens`` counts: the messages (:func:`prompt_chars`) and the preamble."""
+    return len(preamble_text(body)) + prompt_chars(body.get("messages") or [])
+
+
+def prompt_text(body: dict[str, Any]) -> str:
+    """The prompt as a provider's prefix cache sees it: the preamble, then each message's role,
+    text and tool-call arguments, in order."""
+    return preamble_text(body) + "".join(
+        str(message.get("role")) + content_text(message.get("content")) + _call_arguments(message)
+        for message in body.get("messages") or []
+        if isinstance(message, dict)
+    )
+
+
+USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens")
 
 
 def tokens_for(chars: int) -> int:
     return math.ceil(chars / 4)
+
+
+CACHE_BLOCK_CHARS = 256
+
+
+class PrefixCache:
+    """A provider's prompt prefix cache, in whole blocks of characters: it remembers a hash of every
+    whole-block prefix of each prompt it has seen, so the cached part of a new prompt is its longest
+    whole-block prefix that some earlier prompt began with."""
+
+    def __init__(self, block: int = CACHE_BLOCK_CHARS) -> None:
+        self.block = block
+        self._seen: set[bytes] = set()
+
+    def admit(self, text: str) -> int:
+        """Characters of ``text`` an earlier prompt already sent, then remember ``text``'s prefixes."""
+        running = hashlib.blake2b(digest_size=16)  # hashes text[:block * k], k = 1, 2...
+        cached, hit, prefixes = 0, True, []
+        for start in range(0, len(text) - self.block + 1, self.block):
+            running.update(text[start : start + self.block].encode())
+            digest = running.copy().digest()
+            hit = hit and digest in self._seen  # once a prefix is new, every longer one is too
+            if hit:
+                cached = start + self.block
+            prefixes.append(digest)
+        self._seen.update(prefixes)
+        return cached
+
+    def clear(self) -> None:
+        self._seen.clear()
 
 
 # --------------------------------------------------------------------------------------------
@@ -1520,6 +1627,32 @@ def design_markdown(rng: random.Random, quote: str | None, evidence: list[str] |
     return "\n".join(lines) + "\n"
 
 
+def _more_notes(rng: random.Random) -> Iterator[str]:
+    """Endless further lines of a design answer, drawn from the same vocabulary."""
+    yield "\n## Further Notes\n\n"
+    while True:
+        name, job = rng.choice(_COMPONENTS)
+        yield rng.choice(
+            (
+                f"- The {name} {job}; chosen because {rng.choice(_REASONS)}.\n",
+                f"- Risk: {rng.choice(_RISKS)} The {name} is where it shows first.\n",
+                f"- To settle: {rng.choice(_QUESTIONS)}\n",
+                f"\nThe {name} stays small on purpose: {rng.choice(_REASONS)}, and {rng.choice(_REASONS)}.\n\n",
+            )
+        )
+
+
+def sized_markdown(text: str, rng: random.Random, tokens: int) -> str:
+    """``text`` made exactly ``tokens * 4`` characters (so ``tokens`` completion tokens): extended
+    with further notes, or cut; either way whole lines, then the start of the next one and a newline."""
+    target = tokens * 4
+    pieces, length, more = [text], len(text), _more_notes(rng)
+    while length < target:
+        pieces.append(next(more))
+        length += len(pieces[-1])
+    return "".join(pieces)[: target - 1] + "\n"
+
+
 @dataclass
 class ToolCall:
     id: str
@@ -1585,6 +1718,7 @@ def build_reply(
     parallel_tool_calls: int = 1,
     tool_script: Sequence[Sequence[dict[str, Any]]] = (),
     decision: Decision | None = None,
+    reply_tokens: int | None = None,
 ) -> Reply:
     seed = request_seed(body)
     rng = random.Random(seed)
@@ -1640,7 +1774,7 @@ def build_reply(
             "points": [_sentence(rng) for _ in range(2)],
         }
         return Reply("json_object", json.dumps(value, ensure_ascii=False))
-    content = text()
+    content = text() if reply_tokens is None else sized_markdown(text(), rng, reply_tokens)
     finish = "stop"
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
     if isinstance(limit, int) and limit > 0 and tokens_for(len(content)) > limit:
@@ -1912,6 +2046,11 @@ class _Handler(BaseHTTPRequestHandler):
         decision = decide(body, settings.tool_turns, settings.parallel_tool_calls, settings.tool_script)
         kind = decision.kind
         app._note(entry, kind=kind)
+        if not app._admit(entry, settings.in_flight_limit):
+            app._note(entry, fault="429", fault_detail="in_flight_limit")
+            self._status_fault(entry, wire, 429, settings)
+            return
+        cached_chars = app._measure_prompt(entry, prompt_text(body))
         drawn_early: str | None = None
         if settings.fast_status_faults and model not in settings.fail_models:
             # A gateway answers 429/5xx at once, without the model's latency.
@@ -1928,7 +2067,7 @@ class _Handler(BaseHTTPRequestHandler):
                 entry, wire, 404, wire.model_not_found(model), "invalid_request_error", "model_not_found"
             )
             return
-        prompt_tokens = tokens_for(prompt_chars(body["messages"]))
+        prompt_tokens = tokens_for(counted_chars(body))
         fault: str | None = None
         if model in settings.fail_models:
             fault = str(settings.fail_models[model])
@@ -1967,7 +2106,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._record_usage(entry, None)
             self._send(200, None, {"Content-Type": "text/html; charset=utf-8"}, raw=HTML_PAGE)
             return
-        reply = build_reply(body, schema_invalid=fault == "schema_invalid", decision=decision)
+        reply = build_reply(
+            body,
+            schema_invalid=fault == "schema_invalid",
+            decision=decision,
+            reply_tokens=settings.reply_tokens,
+        )
         app._note(
             entry,
             fault_detail=reply.fault_detail,
@@ -1979,6 +2123,8 @@ class _Handler(BaseHTTPRequestHandler):
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
+            # a whole prompt repeated has its role names too: never more than the prompt
+            "cached_tokens": min(prompt_tokens, cached_chars // 4) if settings.prompt_cache else 0,
         }
         reported = usage if include_usage or not stream else None
         self._status(entry, 200)
@@ -2000,10 +2146,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.app._note(
             entry,
             usage_reported=usage is not None,
-            **{
-                key: usage[key] if usage else 0
-                for key in ("prompt_tokens", "completion_tokens", "total_tokens")
-            },
+            **{key: usage[key] if usage else 0 for key in USAGE_KEYS},
         )
 
     def _stream_headers(self, content_type: str) -> None:
@@ -2100,8 +2243,8 @@ class _OpenAIWire(_Wire):
     @staticmethod
     def _usage(usage: dict[str, int]) -> dict[str, Any]:
         return {
-            **usage,
-            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            **{key: usage[key] for key in USAGE_KEYS[:3]},
+            "prompt_tokens_details": {"cached_tokens": usage.get("cached_tokens", 0), "audio_tokens": 0},
             "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
         }
 
@@ -2375,6 +2518,8 @@ class LLMServer:
         self._log: list[dict[str, Any]] = []
         self._next_id = 0
         self._in_flight = 0
+        self._admitted: set[int] = set()  # ids of the chat completions past the in-flight limit
+        self._prompt_cache = PrefixCache()
         self._stopping = threading.Event()
         self._gate = threading.Event()
         self._gate.set()
@@ -2487,11 +2632,27 @@ class LLMServer:
         self._gate.set()
 
     def reset(self) -> None:
-        """Forget the log and re-seed the fault draws (settings are kept)."""
+        """Forget the log and the prompt cache, and re-seed the fault draws (settings are kept)."""
         with self._lock:
             self._log.clear()
             self._next_id = 0
             self._rng = random.Random(self._settings.seed)
+            self._prompt_cache.clear()
+
+    def _admit(self, entry: dict[str, Any], limit: int | None) -> bool:
+        """Whether a chat completion may be served: fewer than ``limit`` are (None: no limit)."""
+        with self._lock:
+            if limit is not None and len(self._admitted) >= limit:
+                return False
+            self._admitted.add(entry["id"])
+            return True
+
+    def _measure_prompt(self, entry: dict[str, Any], text: str) -> int:
+        """Log how much of the prompt a prefix cache could serve (in arrival order); the count."""
+        with self._lock:
+            cached = self._prompt_cache.admit(text)
+            entry.update(prompt_chars=len(text), cacheable_chars=cached)
+            return cached
 
     def _draw_fault(self) -> str | None:
         with self._lock:
@@ -2532,6 +2693,9 @@ class LLMServer:
                 "prompt_tokens": 0,
                 "completion_tokens": 0,
                 "total_tokens": 0,
+                "cached_tokens": 0,
+                "prompt_chars": 0,
+                "cacheable_chars": 0,
                 "usage_reported": False,
                 "error": None,
                 "tool": None,
@@ -2551,6 +2715,7 @@ class LLMServer:
             if entry["ended"] is not None:
                 return
             self._in_flight -= 1
+            self._admitted.discard(entry["id"])
             entry["ended"] = time.time()
             entry["duration_ms"] = round((entry["ended"] - entry["started"]) * 1000, 3)
             line = json.dumps(entry, default=str) if self._settings.log_path else None
@@ -2584,13 +2749,16 @@ class LLMServer:
         """The most API requests ever served at once (0 before the first)."""
         return max((e["in_flight"] for e in self.log), default=0)
 
+    def cacheable_share(self) -> float:
+        """The share of prompt text a prefix cache could serve, over the log (0.0: no prompt yet)."""
+        entries = self.log
+        total = sum(e["prompt_chars"] for e in entries)
+        return sum(e["cacheable_chars"] for e in entries) / total if total else 0.0
+
     def token_totals(self) -> dict[str, int]:
         """Sums of the usage the server reported, over the whole log."""
         entries = self.log
-        return {
-            key: sum(e[key] for e in entries)
-            for key in ("prompt_tokens", "completion_tokens", "total_tokens")
-        }
+        return {key: sum(e[key] for e in entries) for key in USAGE_KEYS}
 
     def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 5.0) -> bool:
         """Poll the log until ``predicate(log)`` holds (True) or ``timeout`` passes (False)."""
@@ -2615,10 +2783,8 @@ class LLMServer:
             "max_in_flight": max((e["in_flight"] for e in entries), default=0),
             "statuses": statuses,
             "faults": faults,
-            **{
-                key: sum(e[key] for e in entries)
-                for key in ("prompt_tokens", "completion_tokens", "total_tokens")
-            },
+            **{key: sum(e[key] for e in entries) for key in USAGE_KEYS},
+            "cacheable_share": self.cacheable_share(),
         }
 
 
@@ -2661,6 +2827,13 @@ def main(argv: list[str] | None = None) -> int:
         "--tool-script",
         help='JSON list of turns of tool calls, e.g. \'[[{"name": "file_read", "arguments": {"path": ".env"}}]]\'',
     )
+    parser.add_argument("--reply-tokens", type=int, help="plain-text replies of exactly N tokens")
+    parser.add_argument(
+        "--max-in-flight", type=int, help="chat completions served at once; one more gets 429 at once"
+    )
+    parser.add_argument(
+        "--prompt-cache", action="store_true", help="report prompt_tokens_details.cached_tokens"
+    )
     parser.add_argument("--verbose", action="store_true", help="print one line per request on stderr")
     args = parser.parse_args(argv)
     faults = json.loads(args.faults) if args.faults else {}
@@ -2683,6 +2856,9 @@ def main(argv: list[str] | None = None) -> int:
         tool_turns=args.tool_turns,
         parallel_tool_calls=args.parallel_tool_calls,
         tool_script=json.loads(args.tool_script) if args.tool_script else (),
+        reply_tokens=args.reply_tokens,
+        in_flight_limit=args.max_in_flight,
+        prompt_cache=args.prompt_cache,
     )
 
     def stop(signum: int, frame: object) -> None:

@@ -601,6 +601,11 @@ def test_runs_as_a_script(tmp_path: Path):
             "0",
             "--parallel-tool-calls",
             "3",
+            "--reply-tokens",
+            "400",
+            "--max-in-flight",
+            "4",
+            "--prompt-cache",
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -611,10 +616,17 @@ def test_runs_as_a_script(tmp_path: Path):
         assert line.startswith("LISTENING http://127.0.0.1:"), line
         url = line.split()[1]
         api = openai.OpenAI(base_url=url, api_key="k", max_retries=0, timeout=10)
-        assert api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES).usage.total_tokens > 0
+        assert (
+            api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES).usage.completion_tokens == 400
+        )
         root = url.removesuffix("/v1")
         settings = httpx.get(f"{root}/_settings").json()
         assert (settings["tool_turns"], settings["parallel_tool_calls"]) == (0, 3)
+        assert (settings["reply_tokens"], settings["in_flight_limit"], settings["prompt_cache"]) == (
+            400,
+            4,
+            True,
+        )
         assert httpx.post(f"{root}/_settings", json={"fail_models": {"gpt-4o-mini": 500}}).status_code == 200
         with pytest.raises(openai.InternalServerError):
             api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
@@ -688,9 +700,10 @@ def run_tool(name: str, arguments: dict) -> str:
     return json.dumps({"status": "success", "result": result})
 
 
-def loop_prompt_tokens(messages) -> int:
+def loop_prompt_tokens(messages, tools=()) -> int:
     chars = sum(len(m.get("content") or "") for m in messages)
     chars += sum(len(c["function"]["arguments"]) for m in messages for c in m.get("tool_calls") or ())
+    chars += len(json.dumps(tools, separators=(",", ":"))) if tools else 0  # as JSON.stringify writes it
     return math.ceil(chars / 4)
 
 
@@ -756,8 +769,8 @@ def test_tool_loop_with_the_openai_client(llm_server, llm_server_module):
         ("tool_calls", "file_read", ["file_read"], 1, ["list_files", "file_read", "context_search"]),
         ("text", None, [], 2, ["list_files", "file_read", "context_search"]),
     ]
-    # usage: message contents (tool results included) and the assistant's tool-call arguments
-    assert log[-1]["prompt_tokens"] == final.usage.prompt_tokens == loop_prompt_tokens(messages)
+    # usage: message contents (tool results included), the assistant's tool-call arguments, the tools
+    assert log[-1]["prompt_tokens"] == final.usage.prompt_tokens == loop_prompt_tokens(messages, TOOLS)
     assert log[0]["completion_tokens"] == math.ceil(len('{"path": "."}') / 4)
     assert log[-1]["completion_tokens"] == math.ceil(len(text) / 4)
 
@@ -1340,3 +1353,167 @@ def test_the_agent_finds_paths_leniently(llm_server_module):
         "Search for `shortener` named `src/db.py`.",
         "Evidence from `src/db.py`: LINKS = 'links'",
     ]
+
+
+# --- measurement: token counting, sized replies, the in-flight limit, the prompt cache -------------
+
+
+def compact(value) -> str:
+    return json.dumps(value, separators=(",", ":"))  # what JavaScript's JSON.stringify writes
+
+
+def test_prompt_tokens_count_tools_and_the_response_format_schema_as_json(llm_server):
+    api = client(llm_server)
+    chars = sum(len(m["content"]) for m in MESSAGES)
+    with_tools = api.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS, tool_choice="none"
+    )
+    assert with_tools.usage.prompt_tokens == math.ceil((chars + len(compact(TOOLS))) / 4)
+    response_format = {"type": "json_schema", "json_schema": {"name": "Item", "schema": SCHEMA}}
+    with_schema = api.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, response_format=response_format
+    )
+    assert with_schema.usage.prompt_tokens == math.ceil((chars + len(compact(SCHEMA))) / 4)
+    json_object = api.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, response_format={"type": "json_object"}
+    )
+    assert json_object.usage.prompt_tokens == expected_prompt_tokens(MESSAGES)  # no schema to count
+
+    # langchain's structured output sends the schema it made from the model: counted as sent
+    llm_server.set(record_bodies=True)
+    message = (
+        chat_model(llm_server)
+        .with_structured_output(Design, method="json_schema", include_raw=True)
+        .invoke([("human", MESSAGES[1]["content"])])["raw"]
+    )
+    sent = llm_server.log[-1]["body"]["response_format"]["json_schema"]["schema"]
+    expected = math.ceil((len(MESSAGES[1]["content"]) + len(compact(sent))) / 4)
+    assert message.usage_metadata["input_tokens"] == llm_server.log[-1]["prompt_tokens"] == expected
+
+
+def test_reply_tokens_makes_plain_replies_exactly_that_long(llm_server):
+    api = client(llm_server)
+    natural = api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES).choices[0].message.content
+    response_format = {"type": "json_schema", "json_schema": {"name": "Item", "schema": SCHEMA}}
+    structured = api.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, response_format=response_format
+    )
+    llm_server.set(reply_tokens=400)
+    long = api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    text = long.choices[0].message.content
+    assert len(text) == 1600 and long.usage.completion_tokens == 400
+    assert text.startswith(natural) and "\n## Further Notes\n" in text  # the answer, extended
+    assert text.endswith("\n") and long.choices[0].finish_reason == "stop"
+    again = api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert again.choices[0].message.content == text
+    streamed = api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
+    assert "".join(c.choices[0].delta.content or "" for c in streamed if c.choices) == text
+    # JSON replies keep their own length: only plain text is sized
+    same = api.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, response_format=response_format
+    )
+    assert same.choices[0].message.content == structured.choices[0].message.content
+
+    llm_server.set(reply_tokens=30)
+    short = api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert short.choices[0].message.content == natural[:119] + "\n"  # cut
+    assert short.usage.completion_tokens == 30
+    llm_server.set(reply_tokens=None)
+    assert api.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES).choices[0].message.content == (
+        natural
+    )
+    with pytest.raises(ValueError):
+        llm_server.set(reply_tokens=0)
+
+
+def test_in_flight_limit_refuses_one_more_at_once_with_429(llm_server):
+    llm_server.set(in_flight_limit=2, retry_after=1)
+    llm_server.hold()  # the first two stay in flight until release()
+    results: list[object] = []
+
+    def call(index: int) -> None:
+        messages = [{"role": "user", "content": f"request {index}"}]
+        results.append(client(llm_server).chat.completions.create(model="gpt-4o-mini", messages=messages))
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    try:
+        assert llm_server.wait_for(lambda log: len(log) == 2, timeout=30)
+        with pytest.raises(openai.RateLimitError) as caught:  # answered at once, while two are held
+            client(llm_server).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        llm_server.set(retry_after=None)
+        with pytest.raises(openai.RateLimitError) as without_header:
+            chat_model(llm_server).invoke("hello")
+    finally:
+        llm_server.release()
+        for thread in threads:
+            thread.join(timeout=10)
+    assert caught.value.code == "rate_limit_exceeded"
+    assert caught.value.response.headers["retry-after"] == "1"
+    assert "retry-after" not in without_header.value.response.headers
+    assert len(results) == 2  # the held two were served
+    refused = [e for e in llm_server.log if e["status"] == 429]
+    assert [(e["fault"], e["fault_detail"], e["error"], e["ended"] is not None) for e in refused] == [
+        ("429", "in_flight_limit", "rate_limit_exceeded", True)
+    ] * 2
+    assert [e["prompt_chars"] for e in refused] == [0, 0]  # refused before the model saw the prompt
+    # the slots are free again: one at a time is always served
+    assert client(llm_server).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert llm_server.log[-1]["status"] == 200
+
+
+def cache_text(messages, tools=None) -> str:
+    """The prompt as the server's prefix cache reads it."""
+    return (compact(tools) if tools else "") + "".join(m["role"] + m["content"] for m in messages)
+
+
+def block_prefix(text: str, earlier: list[str]) -> int:
+    """The longest prefix of ``text`` that an earlier text shares, in whole 256-character blocks."""
+
+    def common(other: str) -> int:
+        return next(
+            (i for i, (a, b) in enumerate(zip(text, other, strict=False)) if a != b),
+            min(len(text), len(other)),
+        )
+
+    shared = max(map(common, earlier), default=0)
+    return shared // 256 * 256
+
+
+def test_prompt_cache_measures_and_reports_shared_prefixes(llm_server):
+    system = {"role": "system", "content": "You are the System Architect on a design panel. " * 8}
+    problem = {"role": "user", "content": MESSAGES[1]["content"] * 4}
+    other_system = {"role": "system", "content": "Another panel, another role. " * 12}
+    conversations = [
+        ([system, problem], None),  # nothing sent before
+        ([system, problem, {"role": "assistant", "content": "A design."}, problem], None),  # extends it
+        ([system, {"role": "user", "content": "Critique it. " * 30}], None),  # shares the system prompt
+        ([other_system, problem], None),  # shares nothing
+        ([system, problem], TOOLS),  # the tools come first: nothing shared
+        ([other_system, problem], TOOLS),  # shares the tools
+    ]
+    api = client(llm_server)
+    for messages, tools in conversations:
+        extra = {"tools": tools, "tool_choice": "none"} if tools else {}
+        api.chat.completions.create(model="gpt-4o-mini", messages=messages, **extra)
+    texts = [cache_text(messages, tools) for messages, tools in conversations]
+    expected = [block_prefix(text, texts[:index]) for index, text in enumerate(texts)]
+    assert expected[0] == expected[3] == expected[4] == 0 and all(expected[i] > 0 for i in (1, 2, 5))
+    log = llm_server.log
+    assert [e["prompt_chars"] for e in log] == [len(text) for text in texts]
+    assert [e["cacheable_chars"] for e in log] == expected
+    assert llm_server.cacheable_share() == sum(expected) / sum(map(len, texts))
+    assert all(e["cached_tokens"] == 0 for e in log)  # measured, not reported, unless prompt_cache
+
+    llm_server.set(prompt_cache=True)
+    reply = api.chat.completions.create(model="gpt-4o-mini", messages=conversations[1][0])
+    whole = block_prefix(texts[1], texts)
+    assert (
+        reply.usage.prompt_tokens_details.cached_tokens == whole // 4 == llm_server.log[-1]["cached_tokens"]
+    )
+    message = chat_model(llm_server).invoke([("system", system["content"]), ("human", problem["content"])])
+    assert message.usage_metadata["input_token_details"]["cache_read"] == len(texts[0]) // 256 * 256 // 4
+    llm_server.reset()  # a reset forgets the cache too
+    fresh = api.chat.completions.create(model="gpt-4o-mini", messages=conversations[1][0])
+    assert fresh.usage.prompt_tokens_details.cached_tokens == 0 and llm_server.cacheable_share() == 0
