@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from dialectic.errors import DialecticError, ExitCode, InputError
+from dialectic.runner import process
 
 if TYPE_CHECKING:
     from langgraph.runtime import RunControl
@@ -57,7 +58,7 @@ Timeout = Annotated[
     float | None, typer.Option("--timeout", help="Seconds each LLM call may take (all agents).")
 ]
 MaxConcurrency = Annotated[
-    int | None, typer.Option("--max-concurrency", help="LLM calls in flight at most (default 8).")
+    int | None, typer.Option("--max-concurrency", help="Hard cap on LLM calls in flight (default: none).")
 ]
 MaxTokens = Annotated[
     int | None, typer.Option("--max-tokens", help="Budget: pause before a phase would exceed N tokens.")
@@ -193,6 +194,7 @@ def debate(
     strict: Strict = False,
 ) -> int:
     """Run a debate on a design problem and print the final solution."""
+    process.starting()
     from dialectic.runner import human, inputs
     from dialectic.runner.run import start_debate
     from dialectic.runner.store import new_debate_id, validate_debate_id
@@ -260,6 +262,11 @@ def _run(
 
     progress = Progress(console, verbose=verbose)
 
+    def on_event(event: dict[str, Any]) -> None:
+        if event.get("event") == "run_started":  # the imports are done, the calls begin
+            process.started()
+        progress(event)
+
     def abort() -> None:
         progress.close()
         mark_status(debate_json_path(debate_id), "interrupted")
@@ -268,7 +275,7 @@ def _run(
     respond = human_input(progress.suspended) if human_input else None
     try:
         with graceful_interrupts(console.print, abort) as control:
-            result = start(progress, control, respond)
+            result = start(on_event, control, respond)
     finally:
         progress.close()
     if verbose:
@@ -393,6 +400,7 @@ def resume(
 ) -> int:
     """Continue a debate from its last checkpoint, with the settings it started with
     (the options given here replace theirs from now on)."""
+    process.starting()
     from dialectic.runner import human, inputs
     from dialectic.runner.run import resume_debate
     from dialectic.runner.store import validate_debate_id
@@ -433,7 +441,8 @@ def list_command(
     import json
     from dataclasses import asdict
 
-    from dialectic.runner.catalog import list_debates
+    with process.start_up():
+        from dialectic.runner.catalog import list_debates
 
     rows = list_debates(db)
     if as_json:
@@ -479,7 +488,8 @@ def show(
     """Where a debate stands: status, where it stopped, pending questions, usage so far."""
     import json
 
-    from dialectic.runner.catalog import show_debate
+    with process.start_up():
+        from dialectic.runner.catalog import show_debate
 
     detail = show_debate(db, debate_id, history=history)
     if as_json:
@@ -504,6 +514,7 @@ def show(
         )
     from dialectic.debate.pauses import ClarificationPause, read_pause
     from dialectic.runner.human import pause_lines
+    from dialectic.transcript.usage import cached_input_note
 
     pauses = [(item, read_pause(item)) for item in detail.pending]
     lines += pause_lines([p for _, p in pauses if p is not None])  # the clarifying questions, by agent
@@ -520,7 +531,8 @@ def show(
         )
     usage = detail.usage
     lines.append(
-        f"usage: {usage['calls']} calls, {usage['inputTokens']:,} input + {usage['outputTokens']:,} output tokens"
+        f"usage: {usage['calls']} calls, {usage['inputTokens']:,} input{cached_input_note(usage)} + "
+        f"{usage['outputTokens']:,} output tokens"
     )
     if detail.final_confidence is not None:
         lines.append(f"final solution: confidence {detail.final_confidence:g}/100")
@@ -558,6 +570,7 @@ def fork(
     strict: Strict = False,
 ) -> int:
     """Start a new debate from a past checkpoint of another; the original stays untouched."""
+    process.starting()
     from dialectic.runner import human, inputs
     from dialectic.runner.run import fork_debate
     from dialectic.runner.store import new_debate_id, validate_debate_id
@@ -835,6 +848,7 @@ def main() -> None:
     verbose = any(arg in ("-v", "--verbose") for arg in sys.argv[1:])
     if len(sys.argv) == 1:
         sys.argv.append("--help")  # help on stdout, exit 0 (not a usage error)
+    process.exit_without_collecting()
     try:
         code = app(standalone_mode=False)
     except typer.TyperException as exc:  # usage errors of the parser: unknown option, missing value
@@ -864,6 +878,8 @@ def main() -> None:
             file=sys.stderr,
         )
         sys.exit(ExitCode.BUG)
+    finally:
+        process.ended()
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -209,12 +209,17 @@ class DebateSettings(_Strict):
     # timeout, rate limits): "pause" stops the debate at the phase's end (exit 3) so that
     # `dialectic resume` retries exactly those calls; "degrade" goes on without them.
     onTransientFailure: Literal["pause", "degrade"] = "pause"
-    maxConcurrency: int = Field(8, ge=1, le=MAX_CONCURRENCY)
+    # A hard cap on LLM calls in flight; None: a phase's calls start at once and each endpoint's
+    # limit adapts to its 429s (dialectic.providers.concurrency).
+    maxConcurrency: int | None = Field(None, ge=1, le=MAX_CONCURRENCY)
     # Requests per second allowed per provider (one limiter shared by all agents of a provider).
     requestsPerSecond: dict[Provider, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
     maxTokens: int | None = Field(None, ge=1, description="budget: tokens in + out for the whole debate")
     maxCostUsd: float | None = Field(None, gt=0, description="budget: USD for the whole debate")
     cache: str | None = Field(None, description="path of an SQLite replay cache of LLM responses")
+    # No prompt of any phase grows past this (estimated) size: material that would is summarised
+    # first (see dialectic.debate.ceiling).
+    maxPromptTokens: int = Field(16_000, ge=2_000, description="largest prompt of any call (tokens)")
 
 
 class ExtensionSpec(_Strict):

@@ -20,6 +20,7 @@ from langchain_core.tools import BaseTool
 from dialectic.configs.schema import AgentConfig
 from dialectic.configs.settings import RunSettings
 from dialectic.debate.state import Contribution
+from dialectic.providers.concurrency import ConcurrencyGate
 
 if TYPE_CHECKING:
     from dialectic.tools import ContributionRecord
@@ -35,23 +36,25 @@ class DebateContext:
         self._limiters: dict[str, BaseRateLimiter] = {}
         self._cache: BaseCache | None = None
         self._lock = threading.RLock()  # re-entrant: a server context resolves its settings under it
-        self._gate: threading.BoundedSemaphore | None = None
+        self._gate: ConcurrencyGate | None = None
         self._tools: dict[str, list[BaseTool]] = {}
         # The debate's contributions so far, for context_search: set by the runner, which reads
         # the run's latest checkpoint (a node reached through Send does not see the state).
         self.transcript: Callable[[], Sequence[Contribution]] | None = None
 
     @property
-    def gate(self) -> threading.BoundedSemaphore:
-        """At most maxConcurrency LLM calls in flight. LangGraph's ``max_concurrency`` cannot cap
-        them exactly while a run streams custom events: the stream loop's waiter takes a worker of
-        the same pool and gives it up after each event, so a cap of N runs N - 1 or N nodes at
-        once and a cap of 1 never starts one (measured on langgraph 1.2.24). So this gate caps
-        the calls, and the run's pool is one worker larger (``runner.run.graph_concurrency``).
-        (Made on first use: a server builds contexts where settings cannot be read yet.)"""
+    def gate(self) -> ConcurrencyGate:
+        """Admits the debate's LLM calls: under maxConcurrency if set, and per endpoint under a
+        limit learned from its 429s (``providers.concurrency``). LangGraph's ``max_concurrency``
+        cannot cap calls exactly while a run streams custom events: the stream loop's waiter
+        takes a worker of the same pool and gives it up after each event, so a cap of N runs
+        N - 1 or N nodes at once and a cap of 1 never starts one (measured on langgraph 1.2.24).
+        So this gate caps the calls, and the run's pool is one worker larger than the calls it
+        lets run (``runner.run.graph_concurrency``). (Made on first use: a server builds contexts
+        where settings cannot be read yet.)"""
         with self._lock:
             if self._gate is None:
-                self._gate = threading.BoundedSemaphore(self.settings.config.debate.maxConcurrency)
+                self._gate = ConcurrencyGate(self.settings.config.debate.maxConcurrency)
             return self._gate
 
     def member(self, agent_id: str) -> AgentConfig:
@@ -92,6 +95,14 @@ class DebateContext:
                     member, cache=self._response_cache(), rate_limiter=self._limiter(member.provider)
                 )
             return self._models[agent_id]
+
+    def prepare_models(self) -> None:
+        """Build every member's model now, before the first wave: building the first one imports
+        its provider's integration (``langchain_openai`` and ``openai``: about a second), which
+        ``model`` would otherwise do under its lock inside the first call, with the whole wave
+        waiting behind it."""
+        for member in [*self.settings.agents, self.settings.judge]:
+            self.model(member.id)
 
     def _limiter(self, provider: str) -> BaseRateLimiter | None:
         """One limiter per provider, shared by all its agents (a node-level one would not cap the total)."""

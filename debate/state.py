@@ -87,6 +87,8 @@ class Summary(_Value):
     before_chars: int
     after_chars: int
     method: str = "length-based"
+    part: int = 1  # material larger than one prompt holds is summarised in parts (1, 2, ...)
+    parts: int = 1  # of how many: a summary is in force only with all its parts
     model: str
     latency_ms: int = 0
     tokens_used: int = 0
@@ -104,6 +106,9 @@ class CallUsage(_Value):
     input_tokens: int
     output_tokens: int
     latency_ms: int
+    # Of input_tokens, those the provider served from its prompt cache (billed at its cache
+    # rate). Not ``cached``: that is a whole reply replayed from our own response cache.
+    cached_input_tokens: int = 0
     cached: bool = False
     attempts: int = 1
     cost_usd: float | None = None  # None: the model's price is unknown
@@ -211,6 +216,8 @@ class AgentTask(_Value):
     previous_summary: str = ""
     covers_through: tuple[int, int] = (0, 0)
     before_chars: int = 0
+    part: int = 1  # which part of the material a summary call covers
+    parts: int = 1  # of how many parts
     # A call that uses tools: its model <-> tools turns so far (see dialectic.debate.turns).
     turns: tuple[ToolStep, ...] = ()
 

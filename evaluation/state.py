@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, JsonValue
 
 from dialectic.configs.schema import AgentConfig
 from dialectic.debate.state import CallUsage
+from dialectic.providers.concurrency import ConcurrencyGate
 
 if TYPE_CHECKING:  # LangChain loads slowly: bad inputs are reported before it is needed
     from langchain_core.language_models import BaseChatModel
@@ -57,7 +58,7 @@ class Prompt:
 class EvaluationContext:
     members: dict[str, AgentConfig]
     prompts: dict[tuple[str, Order | None], Prompt]  # (evaluator id, order) -> rendered prompt
-    gate: threading.Semaphore | None = None  # evaluator calls in flight at most (see DebateContext.gate)
+    gate: ConcurrencyGate | None = None  # admits the evaluators' calls (see DebateContext.gate)
     _models: dict[str, BaseChatModel] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -15,10 +15,8 @@ anything else fails at once with a message that says what to do.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -37,6 +35,7 @@ from dialectic.debate.state import CallUsage
 from dialectic.errors import ProviderError
 from dialectic.providers import offline as offline_meta
 from dialectic.providers.cache import is_cached
+from dialectic.providers.concurrency import ConcurrencyGate
 from dialectic.providers.factory import endpoint
 from dialectic.providers.pricing import call_cost
 
@@ -97,7 +96,7 @@ def complete(
     messages: list[BaseMessage],
     *,
     attempt: int = 1,
-    gate: threading.Semaphore | None = None,
+    gate: ConcurrencyGate | None = None,
     response_format: dict[str, Any] | None = None,
     tools: Sequence[BaseTool] = (),
 ) -> Reply:
@@ -124,7 +123,7 @@ def complete_structured(
     schema: type[T],
     *,
     attempt: int = 1,
-    gate: threading.Semaphore | None = None,
+    gate: ConcurrencyGate | None = None,
     on_repair: Callable[[str], None] | None = None,
 ) -> tuple[T, CallUsage]:
     """A validated ``schema`` instance. An invalid reply gets one repair attempt that shows the
@@ -178,7 +177,7 @@ def _invoke(
     member: AgentConfig,
     call: Call,
     attempt: int,
-    gate: threading.Semaphore | None,
+    gate: ConcurrencyGate | None,
 ) -> Any:
     config = {
         "metadata": {
@@ -193,8 +192,7 @@ def _invoke(
         "tags": [f"phase:{call.phase}", f"agent:{call.agent_id}"],
     }
     try:
-        with gate or contextlib.nullcontext():
-            return runnable.invoke(messages, config=config)
+        return _send(runnable, messages, config, member, gate)
     except Exception as exc:
         transient = is_transient(exc)
         retryable = transient and attempt <= member.maxRetries
@@ -206,6 +204,27 @@ def _invoke(
             attempts=attempt,
             retryable=retryable,
         ) from exc
+
+
+def _send(
+    runnable: Any,
+    messages: list[BaseMessage],
+    config: dict[str, Any],
+    member: AgentConfig,
+    gate: ConcurrencyGate | None,
+) -> Any:
+    """One request, holding a place in flight at the agent's endpoint while it is out."""
+    if gate is None:
+        return runnable.invoke(messages, config=config)
+    with gate.slot(endpoint(member)) as slot:
+        try:
+            return runnable.invoke(messages, config=config)
+        except Exception as exc:
+            if is_overload(exc):
+                # Lowers the endpoint's limit as the slot is given back, so the retry, after
+                # its wait, is admitted under the lowered limit.
+                slot.overloaded(retry_after_seconds(exc))
+            raise
 
 
 def status_code(exc: BaseException) -> int | None:
@@ -262,6 +281,16 @@ def is_transient(exc: BaseException) -> bool:
     if code is not None and code >= 400:
         return code in (408, 409, 429) or code >= 500
     return is_malformed_reply(exc) or any(word in type(exc).__name__ for word in _TRANSIENT_NAMES)
+
+
+# What a provider answers when it wants fewer calls at once: rate limited, and Anthropic's
+# "overloaded". (A 503 is more often "down" than "too busy": it is retried, but does not shrink
+# the limit, or a short outage would leave the rest of the debate nearly sequential.)
+_OVERLOAD_CODES = (429, 529)
+
+
+def is_overload(exc: BaseException) -> bool:
+    return status_code(exc) in _OVERLOAD_CODES
 
 
 def retry_after_seconds(exc: BaseException) -> float | None:
@@ -326,15 +355,17 @@ def _text_of(message: Any) -> str:
 def _usage(
     member: AgentConfig, call: Call, messages: list[AIMessage], started: float, attempts: int
 ) -> CallUsage:
-    input_tokens = output_tokens = 0
+    input_tokens = output_tokens = cached_input_tokens = 0
     for message in messages:
         usage = getattr(message, "usage_metadata", None) or {}
         input_tokens += int(usage.get("input_tokens", 0))
         output_tokens += int(usage.get("output_tokens", 0))
+        cached_input_tokens += prompt_cache_hits(message)
+    cached_input_tokens = min(cached_input_tokens, input_tokens)
     cached = is_cached(messages)
     return CallUsage(
         cached=cached,
-        cost_usd=0.0 if cached else call_cost(member, input_tokens, output_tokens),
+        cost_usd=0.0 if cached else call_cost(member, input_tokens, output_tokens, cached_input_tokens),
         agent_id=call.agent_id,
         phase=call.phase,
         round=call.round,
@@ -342,6 +373,20 @@ def _usage(
         provider=member.provider,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
+        cached_input_tokens=cached_input_tokens,
         latency_ms=int((time.monotonic() - started) * 1000),
         attempts=attempts,
     )
+
+
+def prompt_cache_hits(message: AIMessage) -> int:
+    """Prompt tokens of one reply that the provider's prompt cache served. LangChain names them
+    ``cache_read`` (from OpenAI-compatible ``prompt_tokens_details.cached_tokens`` and Anthropic's
+    ``cache_read_input_tokens``); DeepSeek reports only ``prompt_cache_hit_tokens``, which
+    langchain-openai leaves in the raw ``token_usage``."""
+    usage = getattr(message, "usage_metadata", None) or {}
+    details = usage.get("input_token_details") or {}
+    if details.get("cache_read"):
+        return int(details["cache_read"])
+    raw = (getattr(message, "response_metadata", None) or {}).get("token_usage") or {}
+    return int(raw.get("prompt_cache_hit_tokens") or 0)

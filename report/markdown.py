@@ -20,6 +20,7 @@ from dialectic.report.inert import (
     terminal_safe,
 )
 from dialectic.transcript.schema import ContributionRecord, DebateRecord
+from dialectic.transcript.usage import cached_input_note
 
 _AGENT_COLUMNS = (
     "ID",
@@ -281,8 +282,9 @@ def _usage(usage: dict[str, Any]) -> list[str]:
         by = usage.get(f"by{scope.title()}", {})
         rows += [(f"{scope} {_cell(name)}", bucket) for name, bucket in by.items()]
     for scope, bucket in rows:
-        counts = " | ".join(_cell(bucket.get(key, 0)) for key in ("calls", "inputTokens", "outputTokens"))
-        out.append(f"| {scope} | {counts} | {cost(bucket)} |")
+        calls, output = _cell(bucket.get("calls", 0)), _cell(bucket.get("outputTokens", 0))
+        inputs = _cell(bucket.get("inputTokens", 0)) + cached_input_note(bucket, _cell)
+        out.append(f"| {scope} | {calls} | {inputs} | {output} | {cost(bucket)} |")
     out.append("")
     return out
 

@@ -8,7 +8,6 @@ and the graph's call events), so a caller shows them even when the run then fail
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,10 +28,10 @@ from dialectic.evaluation.state import (
     Prompt,
 )
 from dialectic.prompts.requirements import requirements_list
+from dialectic.providers.concurrency import ConcurrencyGate
 
 EventHandler = Callable[[dict[str, Any]], None]
 MAX_REPEATS = 20
-DEFAULT_CONCURRENCY = 8
 
 
 def score_debate(
@@ -42,7 +41,7 @@ def score_debate(
     repeats: int = 1,
     offline: bool = False,
     strict: bool = False,
-    max_concurrency: int = DEFAULT_CONCURRENCY,
+    max_concurrency: int | None = None,
     on_event: EventHandler | None = None,
     allow_insecure_http: bool = False,
     trust_config: bool = False,
@@ -85,7 +84,7 @@ def compare_debates(
     repeats: int = 1,
     offline: bool = False,
     strict: bool = False,
-    max_concurrency: int = DEFAULT_CONCURRENCY,
+    max_concurrency: int | None = None,
     on_event: EventHandler | None = None,
     allow_insecure_http: bool = False,
     trust_config: bool = False,
@@ -208,16 +207,18 @@ def _run(
     evaluators: Sequence[Evaluator],
     rendered: dict[tuple[str, Order | None], Prompt],
     tasks: list[EvaluationTask],
-    max_concurrency: int,
+    max_concurrency: int | None,
     notify: EventHandler,
 ) -> list[EvaluationOutcome]:
+    """Every task's call at once, under ``max_concurrency`` if set and, per endpoint, the limit
+    its 429s teach (as a debate's calls: DebateContext.gate)."""
     from dialectic.graphs.evaluation import build_graph
     from dialectic.runner.run import graph_concurrency
 
     context = EvaluationContext(
         members={e.member.id: e.member for e in evaluators},
         prompts=rendered,
-        gate=threading.BoundedSemaphore(max_concurrency),
+        gate=ConcurrencyGate(max_concurrency),
     )
     outcomes: list[EvaluationOutcome] = []
     for part in (
@@ -225,7 +226,7 @@ def _run(
         .compile()
         .stream(
             {"tasks": tasks},
-            {"max_concurrency": graph_concurrency(max_concurrency)},
+            {"max_concurrency": graph_concurrency(max_concurrency or len(tasks))},
             context=context,
             stream_mode=["values", "custom"],
             version="v2",

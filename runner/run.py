@@ -28,7 +28,7 @@ from dialectic.debate.pauses import (
     read_pause,
     read_pauses,
 )
-from dialectic.debate.phases import ROUND
+from dialectic.debate.phases import BESIDE, PHASES, ROUND, Phase, expected_calls
 from dialectic.debate.state import DebateState
 from dialectic.debate.status import debate_status
 from dialectic.errors import ExitCode, InputError, ProviderError
@@ -69,11 +69,25 @@ def step_limit(settings: RunSettings) -> int:
     return 100 + 12 * rounds + 3 * 3 * (turns + 1) * rounds
 
 
+def widest_step(settings: RunSettings) -> int:
+    """The most LLM calls one step of the debate makes: its largest phase with the phases that
+    run beside it (30 for the critiques of 6 agents), from the phase table."""
+    agents = len(settings.agents)
+    batched = settings.config.debate.critiqueMode == "batched"
+
+    def calls(phase: Phase) -> int:
+        return expected_calls(phase, agents, batched=batched)
+
+    return max(calls(p) + sum(calls(b) for b in BESIDE.get(p.name, ())) for p in PHASES.values())
+
+
 def graph_concurrency(calls: int) -> int:
     """LangGraph's ``max_concurrency`` for a streamed run that makes up to ``calls`` LLM calls at
     once: one worker more, for the stream loop's waiter, which shares the pool (with a pool of
     ``calls`` workers a run would make fewer calls at once, and a pool of 1 never starts a node;
-    measured on langgraph 1.2.24). The exact cap is the context's gate (DebateContext.gate)."""
+    measured on langgraph 1.2.24). Without it the pool is Python's default (cpu count + 4), far
+    fewer than a phase's calls. The calls themselves are admitted by the context's gate
+    (DebateContext.gate)."""
     return calls + 1
 
 
@@ -153,7 +167,9 @@ class DebateRun:
         self.config: RunnableConfig = {
             **thread_config(debate_id),
             "metadata": metadata,
-            "max_concurrency": graph_concurrency(settings.config.debate.maxConcurrency),
+            "max_concurrency": graph_concurrency(
+                settings.config.debate.maxConcurrency or widest_step(settings)
+            ),
             "recursion_limit": step_limit(settings),
         }
         # context_search reads the debate so far from the latest checkpoint.
@@ -194,6 +210,7 @@ class DebateRun:
 
     def execute(self, graph_input: Any) -> DebateResult:
         check_providers(self.settings)
+        warm_up(self.context)
         self.on_event(
             {
                 "event": "run_started",
@@ -315,6 +332,17 @@ class DebateRun:
                 break
             result = self.execute(self.resume_input(given))
         return result
+
+
+def warm_up(context: DebateContext) -> None:
+    """Before the first wave, what its first calls would otherwise do inside the wave, the others
+    waiting: build every member's model (importing its provider's client) and price a call of
+    no tokens (importing the price table)."""
+    from dialectic.providers.pricing import call_cost
+
+    context.prepare_models()
+    for member in [*context.settings.agents, context.settings.judge]:
+        call_cost(member, 0, 0)
 
 
 def check_providers(settings: RunSettings) -> None:

@@ -31,14 +31,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-
-from dialectic.debate import state
 from dialectic.errors import InputError, StoreError
 from dialectic.transcript.files import open_private
+
+if TYPE_CHECKING:  # LangGraph loads slowly: ids and paths (`report`, a bad --id) need none of it
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 DEFAULT_DB = Path("debates") / "dialectic.sqlite"
 DEBATES_DIR = Path("debates")
@@ -78,6 +78,10 @@ def redact(url: str) -> str:
 
 def serializer() -> JsonPlusSerializer:
     """Checkpoint serde that accepts exactly our state's value types (strict msgpack)."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    from dialectic.debate import state
+
     return JsonPlusSerializer(allowed_msgpack_modules=state.CHECKPOINT_TYPES)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dialectic.debate.state import CallUsage
@@ -13,6 +13,7 @@ def _bucket() -> dict[str, Any]:
         "calls": 0,
         "cachedCalls": 0,
         "inputTokens": 0,
+        "cachedInputTokens": 0,  # of inputTokens, served by the provider's prompt cache
         "outputTokens": 0,
         "totalTokens": 0,
         "costUsd": 0.0,
@@ -23,6 +24,7 @@ def _add(bucket: dict[str, Any], call: CallUsage, cost: float | None) -> None:
     bucket["calls"] += 1
     bucket["cachedCalls"] += int(call.cached)
     bucket["inputTokens"] += call.input_tokens
+    bucket["cachedInputTokens"] += call.cached_input_tokens
     bucket["outputTokens"] += call.output_tokens
     bucket["totalTokens"] += call.input_tokens + call.output_tokens
     if cost is None or bucket["costUsd"] is None:
@@ -46,3 +48,10 @@ def summarize_usage(calls: Iterable[CallUsage]) -> dict[str, Any]:
         ):
             _add(bucket, call, cost)
     return {"total": totals, "byAgent": by_agent, "byPhase": by_phase, "byRound": by_round}
+
+
+def cached_input_note(bucket: Mapping[str, Any], number: Callable[[int], str] = "{:,}".format) -> str:
+    """`` (N cached)`` after a bucket's input tokens when a provider's prompt cache served part
+    of them, else nothing. The bucket may come from a debate file: anything but a count is none."""
+    cached = bucket.get("cachedInputTokens")
+    return f" ({number(cached)} cached)" if isinstance(cached, int) and cached > 0 else ""

@@ -143,7 +143,7 @@ def test_partial_debate_block_merges_with_defaults() -> None:
     assert config.debate.summarization.enabled is True
     assert config.debate.rounds == 3
     assert config.debate.critiqueMode == "pairwise"
-    assert config.debate.maxConcurrency == 8
+    assert config.debate.maxConcurrency is None  # no cap: adaptive (providers.concurrency)
 
 
 def test_partial_termination_block_keeps_default_threshold() -> None:

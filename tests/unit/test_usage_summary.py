@@ -142,6 +142,7 @@ def test_empty_usage() -> None:
         "calls": 0,
         "cachedCalls": 0,
         "inputTokens": 0,
+        "cachedInputTokens": 0,
         "outputTokens": 0,
         "totalTokens": 0,
         "costUsd": 0.0,
