@@ -101,6 +101,16 @@ class RunSettings(BaseModel):
         addition = self.prompt_additions.get(agent_id, {}).get(phase)
         return template if addition is None else prompts.with_instructions(template, addition)
 
+    def perspective(self, agent_id: str) -> str:
+        """The agent's perspective for its prompts; empty when its config gives its own system
+        prompt (which then says who the agent is)."""
+        if "system" in self.prompt_overrides.get(agent_id, {}):
+            return ""
+        member = self.agent(agent_id)
+        return prompts.render(
+            self.template(agent_id, "perspective"), {"agent_name": member.name, "role": member.role}
+        )
+
     def _replaced_or_builtin(self, agent_id: str, phase: str) -> str:
         override = self.prompt_overrides.get(agent_id, {}).get(phase)
         if override is not None:

@@ -75,13 +75,13 @@ def loops_pending(join: str, state: DebateState, settings: RunSettings) -> bool:
 
 def phase_calls(phase: Phase, state: DebateState, settings: RunSettings) -> Calls:
     """The calls of a round phase, with what runs beside it: the summaries for the next round
-    run beside the refinements, and in the last round the judge's summary of the debate too."""
+    run beside the refinements, and the judge's summary of the debate when it is due."""
     found = tasks.phase_tasks(phase, state, settings)
     beside = BESIDE.get(phase.name, ())
     if SUMMARIZE in beside:
         found += tasks.summary_tasks(state, settings)
-    if JUDGE_SUMMARY in beside and is_last_round(state, settings):
-        found += _judge_summary(state, settings)
+    if JUDGE_SUMMARY in beside:
+        found += _judge_summary(state, settings, ending=is_last_round(state, settings))
     return Calls(phase, tuple(found)) if found else NONE
 
 
@@ -96,7 +96,7 @@ def after_refinements(state: DebateState, settings: RunSettings) -> Calls:
     after this round), or the convergence check if the termination condition asks for one; no
     call otherwise (the round ends)."""
     if is_last_round(state, settings) or consensus_reached(state, settings):
-        summary = _judge_summary(state, settings)
+        summary = _judge_summary(state, settings, ending=True)
         return Calls(JUDGE_SUMMARY, tuple(summary)) if summary else NONE
     if convergence_due(state, settings):
         return Calls(CONVERGENCE, node=CONVERGENCE.node)
@@ -141,13 +141,12 @@ def convergence_due(state: DebateState, settings: RunSettings) -> bool:
     )
 
 
-def _judge_summary(state: DebateState, settings: RunSettings) -> list[AgentTask]:
-    task = tasks.judge_summary_task(state, settings)
+def _judge_summary(state: DebateState, settings: RunSettings, *, ending: bool) -> list[AgentTask]:
     judged = any(
-        f.agent_id == settings.judge.id and f.phase == "judge_summary" and f.round == state["round"]
+        f.agent_id == settings.judge.id and f.phase == JUDGE_SUMMARY.name and f.round == state["round"]
         for f in state.get("failures", [])
     )
-    return [task] if task is not None and not judged else []
+    return [] if judged else tasks.judge_summary_tasks(state, settings, ending=ending)
 
 
 def next_calls(join: str, state: DebateState, settings: RunSettings) -> Calls:

@@ -24,9 +24,10 @@ PauseReason = Literal["outage", "quorum", "required"]
 def task_done(state: DebateState, task: AgentTask) -> bool:
     """Whether the call described by ``task`` has its result in the state."""
     writes = PHASES[task.kind].writes
-    if writes is None:  # a summary, used from the next round on
+    if writes is None:  # a summary (or a part of one), used from the next round on
         return any(
-            s.agent_id == task.agent_id and s.for_round == task.round + 1 for s in state.get("summaries", [])
+            s.agent_id == task.agent_id and s.for_round == task.round + 1 and s.part == task.part
+            for s in state.get("summaries", [])
         )
     return any(
         c.round == task.round
@@ -52,11 +53,12 @@ def resolved(state: DebateState, failure: Failure) -> bool:
 def outstanding(state: DebateState, phases: Iterable[str], round_number: int) -> list[Failure]:
     """The unresolved failures of these phases in this round, the latest per call."""
     wanted = set(phases)
-    found: dict[tuple[str, str, str | None], Failure] = {}
+    found: dict[tuple[str, str, str | None, int], Failure] = {}
     for failure in state.get("failures", []):
         if failure.phase in wanted and failure.round == round_number and not resolved(state, failure):
             target = failure.task.target_agent_id if failure.task else None
-            found[(failure.phase, failure.agent_id, target)] = failure
+            part = failure.task.part if failure.task else 1
+            found[(failure.phase, failure.agent_id, target, part)] = failure
     return list(found.values())
 
 

@@ -7,6 +7,7 @@ of everything after what that summary covers. Positions are ``(round, phase orde
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from dialectic.debate.clarifications import NA
 from dialectic.debate.state import (
@@ -38,15 +39,34 @@ def own_entries(contributions: Iterable[Contribution], agent_id: str) -> list[Co
 
 
 def latest_summary(summaries: Iterable[Summary], agent_id: str, round_number: int) -> Summary | None:
-    found = None
-    for summary in summaries:
-        if summary.agent_id == agent_id and summary.for_round <= round_number:
-            found = summary
-    return found
+    """The agent's summary in force in this round: its newest, its parts joined (material larger
+    than one prompt holds is summarised in parts, see ``dialectic.debate.ceiling``)."""
+    mine = [s for s in summaries if s.agent_id == agent_id and s.for_round <= round_number]
+    # The newest with all its parts (a part that failed for good leaves the material it was to
+    # cover to the summary before and the raw text after it).
+    for newest in sorted({s.for_round for s in mine}, reverse=True):
+        found = sorted({s.part: s for s in mine if s.for_round == newest}.values(), key=lambda s: s.part)
+        if len(found) >= found[0].parts:
+            break
+    else:
+        return None
+    if len(found) == 1:
+        return found[0]
+    return found[0].model_copy(
+        update={
+            "text": "\n\n".join(s.text.strip() for s in found),
+            "after_chars": sum(s.after_chars for s in found),
+            "latency_ms": max(s.latency_ms for s in found),
+            "tokens_used": sum(s.tokens_used for s in found),
+        }
+    )
 
 
-def render_entry(entry: Contribution, agent_id: str) -> str:
-    if aimed_at(entry, agent_id):
+def render_entry(entry: Contribution, agent_id: str, *, current: bool = False) -> str:
+    """One entry of an agent's history; ``current``: the agent's newest design."""
+    if current:
+        title = f"Round {entry.round}: your current design (your {entry.type})"
+    elif aimed_at(entry, agent_id):
         title = f"Round {entry.round}: critique of your proposal by {entry.agent_id}"
     elif entry.type == "critique":
         title = f"Round {entry.round}: your critique of {entry.target_agent_id or 'every peer'}"
@@ -54,7 +74,37 @@ def render_entry(entry: Contribution, agent_id: str) -> str:
         title = f"Round {entry.round}: your proposal"
     else:
         title = f"Round {entry.round}: your refined proposal"
-    return f"### {title}\n\n{entry.content.strip()}\n"
+    return f"### {title}\n\n{embed(entry.content.strip())}\n"
+
+
+@dataclass(frozen=True)
+class JudgeReading:
+    """What the judge reads of the debate before the final proposals: each panelist's own
+    summary in force (when every panelist who spoke has one), the judge's own summary where it
+    covers more than those, and the raw transcript after ``floor``."""
+
+    panel: list[Summary]
+    own: Summary | None
+    floor: Position
+
+
+def judge_reading(state: DebateState, judge_id: str, for_round: int) -> JudgeReading:
+    """The judge's reading with the summaries made for rounds up to ``for_round``."""
+    summaries = state.get("summaries", [])
+    speakers = dict.fromkeys(c.agent_id for c in state.get("contributions", []))
+    found = [latest_summary(summaries, agent_id, for_round) for agent_id in speakers]
+    panel = [s for s in found if s is not None] if found and None not in found else []
+    panel_floor = min((s.covers_through for s in panel), default=(0, -1))
+    own = latest_summary(summaries, judge_id, for_round)
+    if own is not None and own.covers_through <= panel_floor:
+        own = None  # the panelists' summaries cover all it covers
+    return JudgeReading(panel, own, max(panel_floor, own.covers_through if own else (0, -1)))
+
+
+def panel_text(panel: Sequence[Summary]) -> str:
+    return "\n".join(
+        f"### {s.agent_id} ({s.agent_role}), in its own summary\n\n{s.text.strip()}\n" for s in panel
+    )
 
 
 def history_material(
@@ -79,7 +129,9 @@ def history_text(summary: Summary | None, entries: Sequence[Contribution], agent
     parts = []
     if summary is not None:
         parts.append(f"### Summary of your earlier contributions\n\n{summary.text.strip()}\n")
-    parts.extend(render_entry(entry, agent_id) for entry in entries)
+    designs = [e for e in entries if e.agent_id == agent_id and e.type in ("proposal", "refinement")]
+    newest = designs[-1] if designs else None
+    parts.extend(render_entry(entry, agent_id, current=entry is newest) for entry in entries)
     return "\n".join(parts)
 
 
@@ -166,15 +218,21 @@ def critiques_text(critiques: Sequence[Contribution]) -> str:
     )
 
 
-def transcript_text(contributions: Iterable[Contribution], before: Position) -> str:
-    """The whole debate as the judge reads it (carried proposals left out)."""
-    parts = []
+def transcript_entries(contributions: Iterable[Contribution], after: Position, before: Position) -> list[str]:
+    """The debate between two positions as the judge reads it, one entry per contribution
+    (carried proposals left out)."""
+    entries = []
     for c in contributions:
-        if c.carried or not c.position < before:
+        if c.carried or not after < c.position < before:
             continue
         if c.type == "critique":
             title = f"Round {c.round}: {c.agent_id} critiques {c.target_agent_id or 'every peer'}"
         else:
             title = f"Round {c.round}: {c.type} by {c.agent_id} ({c.agent_role})"
-        parts.append(f"### {title}\n\n{c.content.strip()}\n")
-    return "\n".join(parts)
+        entries.append(f"### {title}\n\n{c.content.strip()}\n")
+    return entries
+
+
+def transcript_text(contributions: Iterable[Contribution], before: Position) -> str:
+    """The whole debate before ``before`` as the judge reads it."""
+    return "\n".join(transcript_entries(contributions, (0, -1), before))

@@ -19,7 +19,9 @@ from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
 from dialectic import prompts
+from dialectic.debate import ceiling
 from dialectic.debate.context import DebateContext
+from dialectic.debate.history import section
 from dialectic.debate.phases import Phase
 from dialectic.debate.state import AgentTask, CallUsage, Contribution, ToolCallRecord, ToolStep
 from dialectic.nodes import llm
@@ -38,10 +40,24 @@ def attempt(runtime: Runtime[Any]) -> int:
     return info.node_attempt if info is not None else 1
 
 
-def system_prompt(ctx: DebateContext, agent_id: str) -> str:
+def system_prompt(ctx: DebateContext, agent_id: str, phase: Phase) -> str:
+    """The member's system prompt; with its perspective when the phase's template has no place
+    for it (a user's template written before perspectives moved out of the system prompt)."""
     member = ctx.member(agent_id)
     template = ctx.settings.template(agent_id, "system")
-    return prompts.render(template, {"agent_name": member.name, "role": member.role})
+    system = prompts.render(template, {"agent_name": member.name, "role": member.role})
+    perspective = ctx.settings.perspective(agent_id)
+    if perspective and "perspective" not in prompts.PLACEHOLDER.findall(
+        ctx.settings.template(agent_id, phase.template)
+    ):
+        system = f"{system.rstrip()}\n\n{perspective}"
+    return system
+
+
+def perspective_section(ctx: DebateContext, agent_id: str) -> str:
+    """The ``{perspective}`` of a member's prompts: a section, gone when the member's own system
+    prompt says who it is."""
+    return section("Your perspective", ctx.settings.perspective(agent_id))
 
 
 def ask(
@@ -63,9 +79,10 @@ def ask(
     ctx = runtime.context
     call = llm.Call(agent_id, phase.name, round_number, target, phase.speaks_as)
     described = _describe(call, event)
-    messages = [*llm.messages_for(system_prompt(ctx, call.agent_id), user), *replay(turns)]
+    messages = [*llm.messages_for(system_prompt(ctx, call.agent_id, phase), user), *replay(turns)]
     if closing:
         messages.append(HumanMessage(content=closing))
+    _over_ceiling(runtime, call, messages)
     runtime.stream_writer({"event": "call_started", **described})
     reply = llm.complete(
         ctx.model(call.agent_id),
@@ -94,12 +111,14 @@ def ask_structured(
     ctx = runtime.context
     call = llm.Call(agent_id, phase.name, round_number, None, phase.speaks_as)
     described = _describe(call, event)
+    messages = llm.messages_for(system_prompt(ctx, call.agent_id, phase), user)
+    _over_ceiling(runtime, call, messages)
     runtime.stream_writer({"event": "call_started", **described})
     value, usage = llm.complete_structured(
         ctx.model(call.agent_id),
         ctx.member(call.agent_id),
         call,
-        llm.messages_for(system_prompt(ctx, call.agent_id), user),
+        messages,
         schema,
         attempt=attempt(runtime),
         gate=ctx.gate,
@@ -113,6 +132,21 @@ def ask_structured(
     )
     _finished(runtime, described, usage)
     return value, usage
+
+
+def _over_ceiling(runtime: Runtime[DebateContext], call: llm.Call, messages: Sequence[BaseMessage]) -> None:
+    """A warning when a prompt is larger than debate.maxPromptTokens after all: the material the
+    ceiling cannot summarise away (the final designs, the critiques of one round) outgrew it."""
+    limit = runtime.context.settings.config.debate.maxPromptTokens
+    size = sum(ceiling.tokens(str(m.content)) for m in messages)
+    if size > limit:
+        runtime.stream_writer(
+            {
+                "event": "warning",
+                "message": f"{call.agent_id} ({call.phase}, round {call.round}): a prompt of about {size:,} "
+                f"tokens, over debate.maxPromptTokens ({limit:,}): replies are long for this many agents",
+            }
+        )
 
 
 def _describe(call: llm.Call, event: dict[str, Any] | None) -> dict[str, Any]:
@@ -146,6 +180,7 @@ def template_values(task: AgentTask, ctx: DebateContext) -> dict[str, object]:
         "requirements": requirements_list(task.problem),
         "role": member.role,
         "agent_name": member.name,
+        "perspective": perspective_section(ctx, task.agent_id),
         "proposal": task.material,
         "proposals": task.material,
         "critiques": task.critiques,
@@ -173,9 +208,16 @@ def contribute(
     call goes on from it, at most ``toolCallLimit`` turns, then once more without tools."""
     ctx = runtime.context
     member = ctx.member(task.agent_id)
-    user = prompts.render(
-        ctx.settings.template(task.agent_id, template or phase.template), template_values(task, ctx)
-    )
+    text = ctx.settings.template(task.agent_id, template or phase.template)
+    if (
+        phase.material == "proposal_and_critiques"
+        and task.material
+        and "proposal" not in prompts.PLACEHOLDER.findall(text)
+    ):
+        # A task that carries the agent's current design apart (one stored by an earlier version,
+        # retried on resume) while the template reads it from the history: shown apart all the same.
+        text += "\n## Your current proposal\n\n{proposal}\n"
+    user = prompts.render(text, template_values(task, ctx))
     toolset = ctx.tools_for(task.agent_id)
     spent = bool(toolset) and len(task.turns) >= member.toolCallLimit
     reply = ask(

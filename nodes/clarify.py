@@ -14,7 +14,7 @@ from dialectic import prompts
 from dialectic.debate.context import DebateContext
 from dialectic.debate.phases import CLARIFY
 from dialectic.debate.state import AgentQuestions, ClarifyTask
-from dialectic.nodes.agent_call import ask_structured
+from dialectic.nodes.agent_call import ask_structured, perspective_section
 
 ROUND = 0  # the phase comes before round 1
 
@@ -41,6 +41,7 @@ def clarify(task: ClarifyTask, runtime: Runtime[DebateContext]) -> dict[str, Any
             "max_questions": limit,
             "role": member.role,
             "agent_name": member.name,
+            "perspective": perspective_section(ctx, task.agent_id),
         },
     )
     reply, usage = ask_structured(

@@ -13,11 +13,13 @@ from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
 from dialectic import prompts
+from dialectic.debate import history
 from dialectic.debate.context import DebateContext
 from dialectic.debate.history import proposals_text, round_contributions
 from dialectic.debate.phases import CONVERGENCE
 from dialectic.debate.state import ConsensusScore, DebateState
-from dialectic.nodes.agent_call import ask_structured
+from dialectic.nodes.agent_call import ask_structured, perspective_section
+from dialectic.prompts.requirements import requirements_list
 
 
 class ConvergenceAssessment(BaseModel):
@@ -43,6 +45,10 @@ def convergence(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str
             ),
             "round": round_number,
             "agent_name": judge.name,
+            "requirements": requirements_list(state["problem"]),
+            "clarifications": history.clarifications_text(state.get("clarifications", [])),
+            "notes": history.notes_text(state, None),
+            "perspective": perspective_section(ctx, judge.id),
         },
     )
     assessment, usage = ask_structured(

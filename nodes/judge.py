@@ -18,7 +18,7 @@ from dialectic.debate import course, history
 from dialectic.debate.context import DebateContext
 from dialectic.debate.phases import SYNTHESIZE
 from dialectic.debate.state import Contribution, DebateState, FinalSolution
-from dialectic.nodes.agent_call import ask_structured
+from dialectic.nodes.agent_call import ask_structured, perspective_section
 from dialectic.prompts.requirements import requirements_list
 
 UNFULFILLED_CONFIDENCE_CAP = 40
@@ -45,17 +45,16 @@ def final_proposals(state: DebateState) -> list[Contribution]:
 
 
 def debate_text(state: DebateState, ctx: DebateContext) -> str:
-    """What the judge reads of the debate before the final proposals."""
+    """What the judge reads of the debate before the final proposals: the summaries in force
+    (the panelists' own, then the judge's), then what came after them."""
     if not ctx.settings.config.debate.includeFullHistory:
         return "(Only the final proposals are shown.)"
     round_number = state["round"]
-    summary = history.latest_summary(state.get("summaries", []), ctx.settings.judge.id, round_number + 1)
-    floor = summary.covers_through if summary else (0, -1)
-    raw = history.transcript_text(
-        (c for c in state.get("contributions", []) if c.position > floor), (round_number, 2)
-    )
-    parts = [f"### Summary of the debate\n\n{summary.text}\n"] if summary else []
-    parts.append(raw)
+    reading = history.judge_reading(state, ctx.settings.judge.id, round_number + 1)
+    parts = [history.panel_text(reading.panel)]
+    if reading.own is not None:
+        parts.append(f"### Summary of the debate\n\n{reading.own.text}\n")
+    parts += history.transcript_entries(state.get("contributions", []), reading.floor, (round_number, 2))
     return prompts.embed("\n".join(p for p in parts if p.strip())) or "(No earlier material.)"
 
 
@@ -92,6 +91,7 @@ def judge(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]
             ),
             "requirements": requirements_list(state["problem"]),
             "agent_name": member.name,
+            "perspective": perspective_section(ctx, member.id),
         },
     )
     synthesis, usage = ask_structured(runtime, SYNTHESIZE, member.id, state["round"], user, Synthesis)

@@ -12,7 +12,8 @@ from dialectic.debate.context import DebateContext
 from dialectic.debate.history import section
 from dialectic.debate.phases import SUMMARIZE, of_call
 from dialectic.debate.state import AgentTask, Summary
-from dialectic.nodes.agent_call import ask, now_iso
+from dialectic.nodes.agent_call import ask, now_iso, perspective_section
+from dialectic.prompts.requirements import requirements_list
 
 
 def summarize(task: AgentTask, runtime: Runtime[DebateContext]) -> dict[str, Any]:
@@ -20,12 +21,23 @@ def summarize(task: AgentTask, runtime: Runtime[DebateContext]) -> dict[str, Any
     member = ctx.member(task.agent_id)
     limits = ctx.settings.summarization(task.agent_id)
     phase = of_call(SUMMARIZE.node, task.agent_id, ctx.settings.judge.id)
+    template = ctx.settings.template(task.agent_id, phase.template)
+    if task.material and "material" not in prompts.PLACEHOLDER.findall(template):
+        # A task whose material the template has no place for (one stored by an earlier version,
+        # retried on resume): the material goes after the template all the same.
+        template = prompts.with_material(template)
     user = prompts.render(
-        ctx.settings.template(task.agent_id, phase.template),
+        template,
         {
             "problem": task.problem,
+            "requirements": requirements_list(task.problem),
+            "clarifications": task.clarifications,
+            "notes": task.notes,
+            "perspective": perspective_section(ctx, task.agent_id),
+            "history": task.history,
             "previous_summary": section("Your previous summary", task.previous_summary),
             "material": task.material,
+            "critiques": task.critiques,
             "max_length": limits.maxLength,
             "agent_name": member.name,
             "role": member.role,
@@ -42,6 +54,8 @@ def summarize(task: AgentTask, runtime: Runtime[DebateContext]) -> dict[str, Any
         before_chars=task.before_chars,
         after_chars=len(text),
         method=limits.method,
+        part=task.part,
+        parts=task.parts,
         model=member.model,
         latency_ms=reply.usage.latency_ms,
         tokens_used=reply.usage.input_tokens + reply.usage.output_tokens,

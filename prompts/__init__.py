@@ -13,21 +13,46 @@ from importlib import resources
 
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 
-_COMMON = frozenset({"problem", "clarifications", "notes", "history", "requirements", "role", "agent_name"})
+_COMMON = frozenset(
+    {"problem", "clarifications", "notes", "history", "requirements", "role", "agent_name", "perspective"}
+)
 
 # What each template may use; other `{names}` in a prompt file are text, left as written.
 PLACEHOLDERS: dict[str, frozenset[str]] = {
     "system": frozenset({"agent_name", "role"}),
+    # The agent's perspective, placed in its prompts after what every panelist shares (the system
+    # prompt, the problem): a provider's prompt cache then serves that shared prefix to all.
+    "perspective": frozenset({"agent_name", "role"}),
     "propose": _COMMON,
     "critique": _COMMON | {"target_name", "target_role", "target_proposal"},
     "critique_all": _COMMON | {"proposals"},
     "refine": _COMMON | {"proposal", "critiques"},
-    "summarize": frozenset({"problem", "previous_summary", "material", "max_length", "agent_name", "role"}),
-    "clarify": frozenset({"problem", "clarifications", "max_questions", "role", "agent_name"}),
+    "summarize": _COMMON | {"previous_summary", "material", "critiques", "max_length"},
+    "clarify": frozenset({"problem", "clarifications", "max_questions", "role", "agent_name", "perspective"}),
     "synthesize": frozenset(
-        {"problem", "clarifications", "notes", "debate", "final_proposals", "requirements", "agent_name"}
+        {
+            "problem",
+            "clarifications",
+            "notes",
+            "debate",
+            "final_proposals",
+            "requirements",
+            "agent_name",
+            "perspective",
+        }
     ),
-    "convergence": frozenset({"problem", "proposals", "round", "agent_name"}),
+    "convergence": frozenset(
+        {
+            "problem",
+            "proposals",
+            "round",
+            "agent_name",
+            "requirements",
+            "clarifications",
+            "notes",
+            "perspective",
+        }
+    ),
     # Evaluator prompts (system and user alike): the TypeScript tool's three names plus ours.
     "evaluate": frozenset({"problem", "clarifications", "final_solution", "requirements_info"}),
     "compare": frozenset({"problem", "clarifications", "requirements", "solution_1", "solution_2"}),
@@ -48,7 +73,7 @@ def _phases_in(folder: str) -> tuple[str, ...]:
 # The phases an agent's (and the judge's) prompts exist for: every template the generalist (the
 # judge) has, so a new phase's prompt file is all it takes.
 AGENT_PHASES = _phases_in(FALLBACK_ROLE)
-JUDGE_PHASES = _phases_in("judge")
+JUDGE_PHASES = ("system", *_phases_in("judge"))  # its system prompt is the panel's (see judge_template)
 
 
 @cache
@@ -66,7 +91,9 @@ def agent_template(role: str, phase: str) -> str:
 
 
 def judge_template(phase: str) -> str:
-    text = builtin("judge", phase)
+    # The judge has the panel's system prompt (a provider's prompt cache then serves it and the
+    # problem after it to every call of the debate); its own part is its perspective.
+    text = builtin("judge", phase) or (builtin(FALLBACK_ROLE, phase) if phase == "system" else None)
     if text is None:
         raise KeyError(f"no built-in judge template for phase {phase!r}")
     return text

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -223,14 +224,19 @@ class OfflineChatModel(BaseChatModel):
                 role,
                 agent,
                 problem,
-                parts.get("Your current proposal", ""),
+                parts.get("Your current proposal")
+                or _current_design(parts.get("Your history in this debate", "")),
                 parts.get("Critiques you received", ""),
                 rng,
             )
         if speaks_as == "summary":
             limit = _max_length(user)
-            previous = _section_like(parts, "previous summary", "")
-            material = _section_like(parts, "material", user)
+            history = parts.get("Your history in this debate", "")
+            previous = _section_like(parts, "previous summary", "") or _subsection(history, "Summary of your")
+            material = _section_like(parts, "material", "") or (
+                history + parts.get("Critiques you received", "")
+            )
+            material = material or user
             return text.summarize(role, agent, material, previous, limit, rng)
         return text.propose(role, agent, problem, rng)
 
@@ -259,6 +265,18 @@ class OfflineChatModel(BaseChatModel):
 def _prompt(messages: list[BaseMessage]) -> str:
     """The call's prompt: its first human message (later ones answer tools or ask for a repair)."""
     return next((str(m.content) for m in messages if isinstance(m, HumanMessage)), "")
+
+
+def _subsection(text: str, title_start: str) -> str:
+    """The body of the first ``### `` subsection whose title starts so (empty if none)."""
+    found = re.search(rf"^### {re.escape(title_start)}[^\n]*\n(.*?)(?=^### |\Z)", text, re.M | re.S)
+    return found.group(1).strip() if found else ""
+
+
+def _current_design(history: str) -> str:
+    """The agent's current design in its history (the built-in refine prompt shows it there)."""
+    found = re.search(r"^### Round \d+: your current design[^\n]*\n(.*?)(?=^### |\Z)", history, re.M | re.S)
+    return found.group(1).strip() if found else ""
 
 
 def _section_like(parts: dict[str, str], fragment: str, default: str) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dialectic.configs.settings import RunSettings
+from dialectic.debate import history
 from dialectic.debate.clarifications import PendingQuestion
 from dialectic.debate.failures import unrecovered as unrecovered_failures
 from dialectic.debate.state import Contribution, DebateState, ExtensionRun, Summary
@@ -105,9 +106,10 @@ def to_record(
     for number in range(1, (typed.get("round") or 0) + 1):
         made = [c for c in contributions if c.round == number]
         round_summaries = {
-            s.agent_id: summary_record(s, settings)
-            for s in summaries
-            if s.for_round == number and s.agent_id != judge_id
+            agent_id: summary_record(found, settings)
+            for agent_id in dict.fromkeys(s.agent_id for s in summaries if s.for_round == number)
+            if agent_id != judge_id
+            and (found := history.latest_summary(summaries, agent_id, number)) is not None
         }
         rounds.append(
             RoundRecord(
@@ -117,7 +119,7 @@ def to_record(
                 summaries=round_summaries or None,
             )
         )
-    judge_summaries = [s for s in summaries if s.agent_id == judge_id]
+    judge_summary = history.latest_summary(summaries, judge_id, (typed.get("round") or 0) + 1)
     final = typed.get("final_solution")
     failures = typed.get("failures", [])
     unrecovered = unrecovered_failures(typed)
@@ -139,7 +141,7 @@ def to_record(
         )
         if final
         else None,
-        judgeSummary=summary_record(judge_summaries[-1], settings) if judge_summaries else None,
+        judgeSummary=summary_record(judge_summary, settings) if judge_summary else None,
         createdAt=created_at,
         updatedAt=updated_at,
         promptSources=_prompt_sources(settings),

@@ -183,31 +183,36 @@ def test_a_pairwise_critique_carries_the_proposal_under_critique():
 def test_a_refinement_history_leaves_out_what_its_material_shows():
     settings = make_settings(rounds=3)
     task = task_of(REFINE, debate_state(2, 2), settings, "a")
-    # The material: its carried proposal and the critiques it received this round.
+    # The material: the critiques it received this round, which the history does not repeat.
+    received = (text(2, "b", "critique", "a"), text(2, "c", "critique", "a"))
+    assert all(c in task.critiques and c not in task.history for c in received)
+    # Its current design (the refinement its carried proposal repeats) is the newest of its
+    # history, as in its critiques' prompts (a provider's prompt cache serves that prefix).
+    assert "Round 1: your current design (your refinement)" in task.history
+    assert text(1, "a", "refinement") in task.history and task.material == ""
+    assert task.history == task_of(CRITIQUE, debate_state(2, 1), settings, "a", "b").history
+    # Round 1 is there; its own critiques of this round are not (they are about the others).
+    assert text(1, "a", "proposal") in task.history and text(1, "b", "critique", "a") in task.history
+    assert text(2, "a", "critique", "b") not in task.history
+    assert text(1, "b", "critique", "c") not in task.history  # others' exchanges are not its history
+
+
+def test_a_refine_template_that_shows_the_proposal_apart_gets_it_once():
+    settings = make_settings(rounds=3)
+    settings = settings.model_copy(update={"prompt_overrides": {"a": {"refine": "{proposal}\n{history}"}}})
+    task = task_of(REFINE, debate_state(2, 2), settings, "a")
     assert text(1, "a", "refinement") in task.material
-    assert text(2, "b", "critique", "a") in task.critiques and text(2, "c", "critique", "a") in task.critiques
-    # ... which the history does not repeat: neither the critiques nor the refinement the
-    # carried proposal repeats word for word.
-    for shown in (text(2, "b", "critique", "a"), text(2, "c", "critique", "a"), text(1, "a", "refinement")):
-        assert shown not in task.history
-    # The rest of its history is there: round 1, and its own critiques of this round.
-    for kept in (
-        text(1, "a", "proposal"),
-        text(1, "b", "critique", "a"),
-        text(1, "a", "critique", "c"),
-        text(2, "a", "critique", "b"),
-    ):
-        assert kept in task.history
-    # Others' exchanges are not its history.
-    assert text(1, "b", "critique", "c") not in task.history
+    assert text(1, "a", "refinement") not in task.history
 
 
-def test_a_first_round_refinement_history_leaves_out_its_own_proposal_and_critiques():
+def test_a_first_round_refinement_history_leaves_out_the_critiques():
     task = task_of(REFINE, debate_state(1, 2), make_settings(), "a")
-    assert text(1, "a", "proposal") in task.material
-    assert text(1, "a", "proposal") not in task.history
-    assert text(1, "b", "critique", "a") not in task.history
-    assert text(1, "a", "critique", "b") in task.history
+    assert "Round 1: your current design (your proposal)" in task.history
+    assert text(1, "a", "proposal") in task.history
+    assert (
+        text(1, "b", "critique", "a") not in task.history and text(1, "b", "critique", "a") in task.critiques
+    )
+    assert text(1, "a", "critique", "b") not in task.history
 
 
 def test_critiques_received_are_those_aimed_at_the_agent_and_others_batched_ones():
@@ -245,8 +250,34 @@ def test_summaries_are_asked_for_long_histories_before_the_last_round_only():
 def test_a_summary_builds_on_the_previous_one_without_repeating_what_it_covers():
     state = debate_state(2, 2, summaries=[summary("a", 2, (1, 1), "A'S EARLIER SUMMARY")])
     task = next(t for t in tasks.summary_tasks(state, summarizing()) if t.agent_id == "a")
-    assert task.previous_summary == "A'S EARLIER SUMMARY"
     assert task.covers_through == (2, 1)
+    # The built-in template reads the agent's history and the critiques it received as its
+    # refinement's prompt has them (the previous summary, then what came since).
+    refine = task_of(REFINE, state, summarizing(), "a")
+    assert (task.history, task.critiques) == (refine.history, refine.critiques)
+    assert "A'S EARLIER SUMMARY" in task.history and text(1, "a", "refinement") in task.history
+    assert text(2, "b", "critique", "a") in task.critiques
+    # Its own critiques of the others are not its history: their targets' refinements answer them.
+    assert task.material == "" and text(2, "a", "critique", "b") not in task.history
+    assert text(1, "a", "proposal") not in task.history  # covered by the previous summary
+
+
+def test_a_summary_template_that_asks_for_the_material_gets_its_own_critiques():
+    state = debate_state(2, 2, summaries=[summary("a", 2, (1, 1), "A'S EARLIER SUMMARY")])
+    custom = {"prompt_overrides": {"a": {"summarize": "{history}\n{critiques}\n{material}"}}}
+    task = next(
+        t for t in tasks.summary_tasks(state, summarizing().model_copy(update=custom)) if t.agent_id == "a"
+    )
+    assert text(2, "a", "critique", "b") in task.material and text(2, "a", "critique", "c") in task.material
+    assert text(1, "a", "refinement") not in task.material
+
+
+def test_a_summary_template_without_the_history_gets_everything_since_as_material():
+    state = debate_state(2, 2, summaries=[summary("a", 2, (1, 1), "A'S EARLIER SUMMARY")])
+    custom = {"prompt_overrides": {"a": {"summarize": "{previous_summary}\n{material}"}}}
+    settings = summarizing().model_copy(update=custom)
+    task = next(t for t in tasks.summary_tasks(state, settings) if t.agent_id == "a")
+    assert task.previous_summary == "A'S EARLIER SUMMARY" and task.history == ""
     assert text(1, "a", "proposal") not in task.material  # covered by the previous summary
     assert text(1, "a", "refinement") in task.material
     assert text(2, "a", "critique", "b") in task.material and text(2, "b", "critique", "a") in task.material
@@ -255,14 +286,16 @@ def test_a_summary_builds_on_the_previous_one_without_repeating_what_it_covers()
 def test_the_judge_summary_is_asked_for_once_per_round_over_a_long_transcript():
     settings = summarizing(rounds=2)
     state = debate_state(2, 2)
-    task = tasks.judge_summary_task(state, settings)
-    assert task is not None
+    [task] = tasks.judge_summary_tasks(state, settings, ending=True)
     assert (task.kind, task.agent_id, task.round, task.covers_through) == ("summarize", JUDGE, 2, (2, 1))
     assert text(1, "a", "refinement") in task.material and text(2, "a", "critique", "b") in task.material
-    assert tasks.judge_summary_task({**state, "summaries": [summary(JUDGE, 3, (2, 1))]}, settings) is None
-    assert tasks.judge_summary_task(state, summarizing(rounds=2, threshold=1_000_000)) is None
-    assert tasks.judge_summary_task(state, summarizing(rounds=2, includeFullHistory=False)) is None
-    assert tasks.judge_summary_task(state, make_settings()) is None  # summaries disabled
+    done = {**state, "summaries": [summary(JUDGE, 3, (2, 1))]}
+    assert tasks.judge_summary_tasks(done, settings, ending=True) == []
+    assert tasks.judge_summary_tasks(state, summarizing(rounds=2, threshold=1_000_000), ending=True) == []
+    assert (
+        tasks.judge_summary_tasks(state, summarizing(rounds=2, includeFullHistory=False), ending=True) == []
+    )
+    assert tasks.judge_summary_tasks(state, make_settings(), ending=True) == []  # summaries disabled
 
 
 def test_clarify_tasks_share_the_questions_and_answers_so_far():

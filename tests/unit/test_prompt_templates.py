@@ -94,8 +94,14 @@ def test_every_packaged_template_file_checks_out() -> None:
 def test_role_folders_fall_back_to_generalist() -> None:
     assert prompts.builtin("security", "summarize") is None
     assert prompts.agent_template("security", "summarize") == prompts.builtin("generalist", "summarize")
-    assert prompts.agent_template("security", "system") == prompts.builtin("security", "system")
-    assert prompts.agent_template("security", "system") != prompts.agent_template("architect", "system")
+    # one system prompt for every panelist (a provider's prompt cache serves it to all of them);
+    # each role's perspective comes after the material they all share
+    assert prompts.builtin("security", "system") is None
+    assert prompts.agent_template("security", "system") == prompts.agent_template("architect", "system")
+    assert prompts.agent_template("security", "perspective") == prompts.builtin("security", "perspective")
+    assert prompts.agent_template("security", "perspective") != prompts.agent_template(
+        "architect", "perspective"
+    )
 
 
 def test_unknown_phase_raises_key_error() -> None:

@@ -51,7 +51,8 @@ def rendered(role: str, phase: str) -> str:
         "problem": PROBLEM,
         "clarifications": "",
         "notes": "",
-        "history": "",
+        "history": "MY-HISTORY",
+        "perspective": settings().perspective(f"a-{role}"),
         "requirements": requirements_list(PROBLEM),
         "role": role,
         "agent_name": f"The {role}",
@@ -96,10 +97,17 @@ def test_each_role_asks_for_its_own_section_and_keeps_problem_and_requirements(r
 
 @pytest.mark.parametrize("role", BUILTIN_ROLES)
 def test_phase_material_reaches_each_role(role: str) -> None:
-    assert "## Proposal by Other (architect)\n\nTHEIR-PROPOSAL" in rendered(role, "critique")
+    critique = rendered(role, "critique")
+    assert "## Proposal by Other (architect)\n\nTHEIR-PROPOSAL" in critique
     refine = rendered(role, "refine")
-    assert "## Your current proposal\n\nMY-PROPOSAL" in refine
     assert "## Critiques you received\n\nTHE-CRITIQUES" in refine
+    # Stable first: the problem, then the agent's perspective and history (its current design
+    # among them), then what the phase is about.
+    for prompt in (critique, refine):
+        assert prompt.index(PROBLEM) < prompt.index(f"You are The {role}") < prompt.index("MY-HISTORY")
+    assert critique.index("MY-HISTORY") < critique.index("THEIR-PROPOSAL")
+    assert refine.index("MY-HISTORY") < refine.index("THE-CRITIQUES")
+    assert "MY-PROPOSAL" not in refine
 
 
 @pytest.mark.parametrize("phase", PHASES)
