@@ -483,11 +483,27 @@ def show(
         bool, typer.Option("--history", help="Also list its checkpoints (fork points).")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    diff: Annotated[
+        bool,
+        typer.Option(
+            "--diff",
+            help="Instead: per round and agent, the design sections changed and the items that caused it.",
+        ),
+    ] = False,
+    round_number: Annotated[
+        int | None, typer.Option("--round", help="With --diff: only this round.", show_default=False)
+    ] = None,
     db: Db = None,
 ) -> int:
     """Where a debate stands: status, where it stopped, pending questions, usage so far."""
     import json
 
+    if round_number is not None and not diff:
+        raise InputError("--round needs --diff")
+    if diff and (as_json or history):
+        raise InputError("--diff prints only the round diffs: leave out --json and --history")
+    if diff:
+        return _show_diff(db, debate_id, round_number)
     with process.start_up():
         from dialectic.runner.catalog import show_debate
 
@@ -545,6 +561,20 @@ def show(
     from dialectic.report.inert import terminal_safe
 
     sys.stdout.write(terminal_safe("\n".join(lines)) + "\n")  # model and provider text inside
+    return 0
+
+
+def _show_diff(db: str | None, debate_id: str, round_number: int | None) -> int:
+    with process.start_up():
+        from dialectic.debate.diffs import round_diffs
+        from dialectic.report.round_diffs import diff_lines
+        from dialectic.runner.stored_state import read_state
+
+    stored = read_state(db, debate_id)
+    _warn(_stderr(), stored.notices)
+    found = round_diffs(stored.values, [agent.id for agent in stored.settings.agents])
+    lines = diff_lines(found, stored.values.get("round") or 0, round_number)
+    sys.stdout.write("\n".join(lines) + "\n")  # model text made terminal-safe line by line
     return 0
 
 
@@ -650,6 +680,43 @@ def report_command(
     if output:
         write_atomic(Path(output), text)
         _stderr().print(f"report written to {output}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+@app.command(
+    "adr",
+    epilog="Examples:  dialectic adr deb-20250101-120000-ab12 -o adr.md  |  dialectic adr deb-20250101-120000-ab12",
+)
+def adr_command(
+    debate_id: Annotated[str, typer.Argument(help="The id of the debate.", show_default=False)],
+    output: Annotated[
+        str | None, typer.Option("-o", "--output", help="Write the ADR here instead of stdout.")
+    ] = None,
+    db: Db = None,
+) -> int:
+    """Write the architecture decision record of a debate (Markdown): context, decision, options
+    considered, consequences, open risks and dissent. A debate without a synthesis gets one with
+    Status "Proposed"."""
+    with process.start_up():
+        from dialectic.report.adr import render_adr
+        from dialectic.runner.stored_state import read_state
+        from dialectic.transcript.files import write_atomic
+
+    _check_outputs(db, output)
+    stored = read_state(db, debate_id)
+    console = _stderr()
+    _warn(console, stored.notices)
+    text = render_adr(stored.values, stored.settings, debate_id=stored.id, status=stored.status)
+    if stored.values.get("final_solution") is None:
+        _plain(
+            console,
+            f"warning: debate {stored.id} has no synthesis yet ({stored.status}): the ADR is Proposed",
+        )
+    if output:
+        write_atomic(Path(output), text)
+        _plain(console, f"ADR written to {output}")
     else:
         sys.stdout.write(text)
     return 0

@@ -187,8 +187,11 @@ class JudgeConfig(AgentConfig):
 
 
 class TerminationCondition(_Strict):
-    type: Literal["fixed", "convergence", "quality"] = "fixed"
+    # "issues": the debate ends after the first round that leaves no open ledger item of
+    # ``severity`` or worse (dialectic.debate.ledger); ``rounds`` stays the cap.
+    type: Literal["fixed", "convergence", "quality", "issues"] = "fixed"
     threshold: float = Field(90, ge=0, le=100)
+    severity: Literal["critical", "major", "minor"] = "major"
 
 
 class DebateSettings(_Strict):

@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dialectic.configs.settings import RunSettings
-from dialectic.debate import failures, tasks, turns
+from dialectic.debate import failures, ledger, tasks, turns
 from dialectic.debate.phases import (
     BESIDE,
     CONVERGENCE,
     JUDGE_SUMMARY,
     PHASES,
+    REFINE,
     ROUND,
     SETTLED_AT,
     SUMMARIZE,
@@ -122,7 +123,23 @@ def is_last_round(state: DebateState, settings: RunSettings) -> bool:
     return state["round"] >= settings.config.debate.rounds
 
 
+def issues_settled(state: DebateState, settings: RunSettings) -> bool:
+    """With ``issues`` termination, at the end of a round: no open ledger item of the
+    condition's severity or worse is left (the refinements have answered them all)."""
+    condition = settings.config.debate.terminationCondition
+    round_number = state["round"]
+    refined = any(c.round == round_number and c.type == REFINE.writes for c in state.get("contributions", []))
+    if condition.type != "issues" or not refined:
+        return False
+    found = ledger.of_state(state, [agent.id for agent in settings.agents])
+    return not ledger.open_at_least(found, condition.severity)
+
+
 def consensus_reached(state: DebateState, settings: RunSettings) -> bool:
+    """The debate may end before its last round: the judge scored the panel's agreement at the
+    threshold (``convergence``), or no serious ledger item is open (``issues``)."""
+    if issues_settled(state, settings):
+        return True
     condition = settings.config.debate.terminationCondition
     return any(
         score.round == state["round"] and score.score >= condition.threshold
@@ -133,7 +150,9 @@ def consensus_reached(state: DebateState, settings: RunSettings) -> bool:
 def convergence_due(state: DebateState, settings: RunSettings) -> bool:
     """The termination condition scores agreement after each round but the last, once: not again
     after a score or a failure that stands (a failure that paused the debate is retried instead)."""
-    if settings.config.debate.terminationCondition.type == "fixed" or is_last_round(state, settings):
+    if settings.config.debate.terminationCondition.type in ("fixed", "issues") or is_last_round(
+        state, settings
+    ):
         return False
     round_number = state["round"]
     return not any(s.round == round_number for s in state.get("consensus", [])) and not any(

@@ -47,6 +47,9 @@ class Phase:
     quorum: bool = False  # failed calls count against debate.minAgents
     required: bool = False  # the debate cannot end without it: any failure pauses
     optional: bool = False  # the debate goes on without its failed calls, whatever the failure
+    # The prompt file (prompts/<role>/<block>.md) that asks its calls to end with a JSON block
+    # for the issue ledger (dialectic.debate.ledger): findings and verdicts, or responses.
+    block: str | None = None
 
 
 PROPOSE = Phase(
@@ -74,6 +77,7 @@ CRITIQUE = Phase(
     order=1,
     material="peer_proposal",
     quorum=True,
+    block="findings",
 )
 REFINE = Phase(
     name="refine",
@@ -87,6 +91,7 @@ REFINE = Phase(
     order=2,
     material="proposal_and_critiques",
     quorum=True,
+    block="responses",
 )
 SUMMARIZE = Phase(
     name="summarize",

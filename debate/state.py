@@ -129,10 +129,43 @@ class Failure(_Value):
     transient: bool | None = None
 
 
+class LedgerEntry(_Value):
+    """What an agent said about the issue ledger in one call (see ``dialectic.debate.ledger``):
+    a finding its critique raised, a critic's verdict on the answer to one of its items, or an
+    author's response to an item against its design."""
+
+    kind: str  # "raised", "verdict" or "response"
+    round: int
+    agent_id: str  # the critic (raised, verdict) or the author (response)
+    target_agent_id: str | None = None  # the design the item is about
+    index: int = 0  # position in the reply
+    item_id: str | None = None  # verdict, response: the item ("I3")
+    title: str = ""
+    severity: str = ""
+    perspective: str = ""  # the critic's role
+    evidence: str = ""
+    suggestion: str = ""
+    answer: str = ""  # response: accepted, rebutted, deferred; verdict: close, reopen
+    text: str = ""  # the response's note, the verdict's argument
+    sections: tuple[str, ...] = ()  # response: the design's sections it changed
+
+
 class ConsensusScore(_Value):
     round: int
     score: float = Field(ge=0, le=100)
     reason: str
+
+
+class Ruling(_Value):
+    id: str
+    ruling: str  # "upheld" (the critic was right) or "dismissed"
+    reason: str = ""
+
+
+class OptionVerdict(_Value):
+    agent_id: str
+    verdict: str  # "adopted", "partly adopted" or "rejected"
+    reason: str = ""
 
 
 class FinalSolution(_Value):
@@ -142,6 +175,9 @@ class FinalSolution(_Value):
     recommendations: tuple[str, ...] = ()
     unfulfilled_major_requirements: tuple[str, ...] = ()
     open_questions: tuple[str, ...] = ()
+    remaining_risks: tuple[str, ...] = ()
+    rulings: tuple[Ruling, ...] = ()  # the judge's decisions on contested ledger items
+    options: tuple[OptionVerdict, ...] = ()  # each panelist's design: adopted, in part, or not
     confidence: float
     synthesized_by: str
 
@@ -214,6 +250,7 @@ class AgentTask(_Value):
     material: str = ""  # the proposal under critique, the own proposal to refine, or text to summarize
     critiques: str = ""
     previous_summary: str = ""
+    ledger: str = ""  # the ledger items the call is to answer or rule on (prompt text)
     covers_through: tuple[int, int] = (0, 0)
     before_chars: int = 0
     part: int = 1  # which part of the material a summary call covers
@@ -250,6 +287,7 @@ class DebateState(TypedDict, total=False):
     steering_notes: Annotated[list[SteeringNote], Transcript]
     extension_runs: Annotated[list[ExtensionRun], Transcript]
     tool_steps: Annotated[list[ToolStep], Transcript]
+    ledger: Annotated[list[LedgerEntry], Transcript]
     final_solution: FinalSolution | None
     stop_reason: str | None
 
@@ -270,6 +308,8 @@ CHECKPOINT_TYPES: list[tuple[str, str]] = [
         Failure,
         ConsensusScore,
         FinalSolution,
+        Ruling,
+        OptionVerdict,
         ClarificationItem,
         AgentClarifications,
         AgentQuestions,
@@ -277,5 +317,6 @@ CHECKPOINT_TYPES: list[tuple[str, str]] = [
         SteeringNote,
         AgentTask,
         ExtensionRun,
+        LedgerEntry,
     )
 ]

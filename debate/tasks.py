@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from dialectic.configs.settings import RunSettings
-from dialectic.debate import ceiling, history
+from dialectic.debate import ceiling, history, ledger
 from dialectic.debate.phases import CRITIQUE, JUDGE_SUMMARY, SUMMARIZE, SYNTHESIZE, Phase
 from dialectic.debate.state import AgentTask, ClarifyTask, Contribution, DebateState, Summary
 from dialectic.prompts import PLACEHOLDER, embed
@@ -42,6 +42,7 @@ def phase_tasks(phase: Phase, state: DebateState, settings: RunSettings) -> list
     else:
         callers = [p.agent_id for p in proposers(state, round_number)]
     tasks: list[AgentTask] = []
+    found = ledger.of_state(state, [agent.id for agent in settings.agents]) if phase.block else []
     for agent_id in callers:
         for target, material, critiques, shown in _materials(phase, state, settings, agent_id):
             tasks.append(
@@ -60,9 +61,25 @@ def phase_tasks(phase: Phase, state: DebateState, settings: RunSettings) -> list
                     target_agent_id=target,
                     material=material,
                     critiques=critiques,
+                    ledger=_ledger_text(phase, found, agent_id, target),
                 )
             )
     return tasks
+
+
+def _ledger_text(phase: Phase, found: list[ledger.Item], agent_id: str, target: str | None) -> str:
+    """The ledger items a call answers (a refinement: the open items against its author) or
+    rules on (a critique: the critic's items whose answer awaits its verdict)."""
+    if phase.block == "responses":
+        return history.section(
+            "Open items against your design", ledger.open_items_text(ledger.open_against(found, agent_id))
+        )
+    if phase.block == "findings":
+        due = ledger.verdicts_due_text(ledger.awaiting_verdict(found, agent_id, target))
+        return history.section(
+            "Your items against this design" if target else "Your items against these designs", due
+        )
+    return ""
 
 
 _Material = tuple[str | None, str, str, Sequence[Contribution]]  # target, material, critiques, shown

@@ -23,8 +23,8 @@ from dialectic.debate import ceiling
 from dialectic.debate.context import DebateContext
 from dialectic.debate.history import section
 from dialectic.debate.phases import Phase
-from dialectic.debate.state import AgentTask, CallUsage, Contribution, ToolCallRecord, ToolStep
-from dialectic.nodes import llm
+from dialectic.debate.state import AgentTask, CallUsage, Contribution, LedgerEntry, ToolCallRecord, ToolStep
+from dialectic.nodes import ledger_block, llm
 from dialectic.prompts.requirements import requirements_list
 
 T = TypeVar("T", bound=BaseModel)
@@ -218,6 +218,9 @@ def contribute(
         # retried on resume) while the template reads it from the history: shown apart all the same.
         text += "\n## Your current proposal\n\n{proposal}\n"
     user = prompts.render(text, template_values(task, ctx))
+    with_block = ledger_block.wanted(task, phase)
+    if with_block:
+        user += ledger_block.prompt_part(ctx, task, phase)
     toolset = ctx.tools_for(task.agent_id)
     spent = bool(toolset) and len(task.turns) >= member.toolCallLimit
     reply = ask(
@@ -235,12 +238,25 @@ def contribute(
     tokens = usage.input_tokens + usage.output_tokens
     if reply.tool_calls:
         return {"tool_steps": [tool_step(task, reply, tokens)], "usage": [usage]}
+    content = reply.text
+    entries: list[LedgerEntry] = []
+    repairs: list[CallUsage] = []
+    if with_block:
+
+        def repair(closing: str) -> tuple[str, CallUsage]:
+            again = ask(
+                runtime, phase, task.agent_id, task.round, user, target=task.target_agent_id, closing=closing
+            )
+            return again.text, again.usage
+
+        content, entries, repairs = ledger_block.settle(runtime, task, phase, reply.text, repair)
+        tokens += sum(r.input_tokens + r.output_tokens for r in repairs)
     contribution = Contribution(
         round=task.round,
         agent_id=task.agent_id,
         agent_role=member.role,
         type=phase.writes or phase.name,
-        content=reply.text,
+        content=content,
         target_agent_id=task.target_agent_id,
         model=member.model,
         latency_ms=usage.latency_ms + sum(step.latency_ms for step in task.turns),
@@ -253,7 +269,7 @@ def contribute(
         tool_turns=len(task.turns),
         timestamp=now_iso(),
     )
-    return {"contributions": [contribution], "usage": [usage]}
+    return {"contributions": [contribution], "usage": [usage, *repairs], "ledger": entries}
 
 
 def recorded(result: str) -> str:

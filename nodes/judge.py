@@ -8,20 +8,36 @@ checkpointed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
 from dialectic import prompts
-from dialectic.debate import course, history
+from dialectic.debate import course, history, ledger
 from dialectic.debate.context import DebateContext
 from dialectic.debate.phases import SYNTHESIZE
-from dialectic.debate.state import Contribution, DebateState, FinalSolution
+from dialectic.debate.state import Contribution, DebateState, FinalSolution, OptionVerdict, Ruling
 from dialectic.nodes.agent_call import ask_structured, perspective_section
 from dialectic.prompts.requirements import requirements_list
 
 UNFULFILLED_CONFIDENCE_CAP = 40
+
+
+class RulingOut(BaseModel):
+    """The judge's decision on a contested ledger item."""
+
+    id: str
+    ruling: Literal["upheld", "dismissed"]
+    reason: str = ""
+
+
+class OptionOut(BaseModel):
+    """What became of a panelist's final design."""
+
+    agentId: str
+    verdict: Literal["adopted", "partly adopted", "rejected"]
+    reason: str = ""
 
 
 class Synthesis(BaseModel):
@@ -32,6 +48,9 @@ class Synthesis(BaseModel):
     recommendations: list[str] = Field(default_factory=list)
     unfulfilledMajorRequirements: list[str] = Field(default_factory=list)
     openQuestions: list[str] = Field(default_factory=list)
+    rulings: list[RulingOut] = Field(default_factory=list)
+    remainingRisks: list[str] = Field(default_factory=list)
+    options: list[OptionOut] = Field(default_factory=list)
     confidence: int = Field(ge=0, le=100)
 
 
@@ -58,6 +77,14 @@ def debate_text(state: DebateState, ctx: DebateContext) -> str:
     return prompts.embed("\n".join(p for p in parts if p.strip())) or "(No earlier material.)"
 
 
+def ledger_section(state: DebateState, ctx: DebateContext) -> str:
+    """The ledger items the judge rules on (none: the section is left out)."""
+    if not state.get("ledger"):
+        return ""
+    found = ledger.of_state(state, [agent.id for agent in ctx.settings.agents])
+    return history.section("Issue ledger: what is still open or contested", ledger.judge_text(found))
+
+
 def assessment_markdown(synthesis: Synthesis, confidence: int) -> str:
     """The "Judge Assessment" block under the solution, laid out as the TypeScript tool writes
     it (its report readers look for ``**Confidence Score**: N``, N an integer)."""
@@ -67,6 +94,8 @@ def assessment_markdown(synthesis: Synthesis, confidence: int) -> str:
         ("Open Questions", synthesis.openQuestions),
         ("Recommendations", synthesis.recommendations),
         ("Trade-offs", synthesis.tradeoffs),
+        # ours, after the TypeScript tool's four, and only when there are some
+        *((("Remaining Risks", synthesis.remainingRisks),) if synthesis.remainingRisks else ()),
     ):
         lines.append(f"### {title}")
         lines.append("")
@@ -92,6 +121,7 @@ def judge(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]
             "requirements": requirements_list(state["problem"]),
             "agent_name": member.name,
             "perspective": perspective_section(ctx, member.id),
+            "ledger": ledger_section(state, ctx),
         },
     )
     synthesis, usage = ask_structured(runtime, SYNTHESIZE, member.id, state["round"], user, Synthesis)
@@ -105,8 +135,16 @@ def judge(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]
         recommendations=tuple(synthesis.recommendations),
         unfulfilled_major_requirements=tuple(synthesis.unfulfilledMajorRequirements),
         open_questions=tuple(synthesis.openQuestions),
+        remaining_risks=tuple(synthesis.remainingRisks),
+        rulings=tuple(Ruling(id=r.id, ruling=r.ruling, reason=r.reason) for r in synthesis.rulings),
+        options=tuple(
+            OptionVerdict(agent_id=o.agentId, verdict=o.verdict, reason=o.reason) for o in synthesis.options
+        ),
         confidence=confidence,
         synthesized_by=member.id,
     )
-    stop_reason = "consensus" if course.consensus_reached(state, ctx.settings) else "rounds"
+    if course.issues_settled(state, ctx.settings):
+        stop_reason = "issues"  # no open ledger item of the condition's severity was left
+    else:
+        stop_reason = "consensus" if course.consensus_reached(state, ctx.settings) else "rounds"
     return {"final_solution": solution, "usage": [usage], "stop_reason": stop_reason}

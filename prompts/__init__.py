@@ -39,6 +39,7 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
             "requirements",
             "agent_name",
             "perspective",
+            "ledger",
         }
     ),
     "convergence": frozenset(
@@ -156,7 +157,7 @@ def heading_levels(markdown: str) -> list[int]:
 def shift_headings(markdown: str, shift: int) -> str:
     """Move every heading by ``shift`` levels (kept within 1..6); fenced code is left alone."""
     lines = markdown.strip().split("\n")
-    code = _code_lines(lines)
+    code = code_lines(lines)
     for index, line in enumerate(lines):
         match = _HEADING.match(line)
         if match and index not in code:
@@ -165,7 +166,7 @@ def shift_headings(markdown: str, shift: int) -> str:
     return "\n".join(lines)
 
 
-def _code_lines(lines: list[str]) -> set[int]:
+def code_lines(lines: list[str]) -> set[int]:
     inside: str | None = None
     code: set[int] = set()
     for index, line in enumerate(lines):
@@ -187,7 +188,7 @@ def _code_lines(lines: list[str]) -> set[int]:
 
 def _outside_code(markdown: str) -> list[str]:
     lines = markdown.split("\n")
-    code = _code_lines(lines)
+    code = code_lines(lines)
     return [line for index, line in enumerate(lines) if index not in code]
 
 

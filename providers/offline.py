@@ -10,6 +10,9 @@ benchmarks and tests exercise the same code paths as a real provider:
 - ``DIALECTIC_OFFLINE_FAIL``: comma-separated ``agent:phase`` pairs (``*`` matches any) whose
   calls fail like an unavailable provider (HTTP 503); ``agent:phase:401`` (any HTTP status)
   fails them with that status instead, say a rejected key (a permanent failure).
+
+Critiques and refinements end with the issue ledger's JSON block when their prompt asks for one
+(``offline_ledger``), so every path of the ledger runs offline too.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
+from dialectic.providers import offline_ledger as ledger
 from dialectic.providers import offline_text as text
 from dialectic.providers import offline_tools as tools
 
@@ -112,7 +116,7 @@ class OfflineChatModel(BaseChatModel):
         self._log("start", meta, None)
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000)
-        prompt = "\n\n".join(str(m.content) for m in messages)
+        prompt = _everything(messages)
         rng = text.seeded(self.model_name, phase, prompt)
         forced = self._forced_tool(kwargs)
         if forced is not None:
@@ -184,11 +188,10 @@ class OfflineChatModel(BaseChatModel):
         role = str(meta.get(META_ROLE, "generalist"))
         speaks_as = meta.get(META_SPEAKS_AS)
         if speaks_as == "synthesis":
-            return text.synthesis(problem, parts.get("Final proposals", user), rng)
+            ledger = _section_like(parts, "Issue ledger", "")
+            return text.synthesis(problem, parts.get("Final proposals", user), rng, ledger)
         if speaks_as == "convergence":
-            return text.convergence(
-                int(meta.get(META_ROUND, 1) or 1), _section_like(parts, "current proposals", user), rng
-            )
+            return text.convergence(_round(meta), _section_like(parts, "current proposals", user), rng)
         if speaks_as == "questions":
             limit = int(schema.get("properties", {}).get("questions", {}).get("maxItems", 3))
             return text.clarifying_questions(
@@ -217,18 +220,9 @@ class OfflineChatModel(BaseChatModel):
             seed = text.seeded(self.model_name, agent, phase, str(meta.get(META_ROUND, 1)), user)
             return text.evaluation(user, seed) if phase == "evaluate" else text.comparison(user, seed)
         if speaks_as == "critique":
-            target = str(meta.get(META_TARGET, "the author"))
-            return text.critique(role, agent, target, problem, _section_like(parts, "Proposal by", ""), rng)
+            return self._critique(meta, messages, rng)
         if speaks_as == "refinement":
-            return text.refine(
-                role,
-                agent,
-                problem,
-                parts.get("Your current proposal")
-                or _current_design(parts.get("Your history in this debate", "")),
-                parts.get("Critiques you received", ""),
-                rng,
-            )
+            return self._refinement(meta, messages, rng)
         if speaks_as == "summary":
             limit = _max_length(user)
             history = parts.get("Your history in this debate", "")
@@ -239,6 +233,55 @@ class OfflineChatModel(BaseChatModel):
             material = material or user
             return text.summarize(role, agent, material, previous, limit, rng)
         return text.propose(role, agent, problem, rng)
+
+    def _critique(self, meta: dict[str, Any], messages: list[BaseMessage], rng: Any) -> str:
+        """The prose critique, then the ledger block when the call asks for one."""
+        user = _prompt(messages)
+        parts = text.sections(user)
+        problem = parts.get("Problem", user)
+        role = str(meta.get(META_ROLE, "generalist"))
+        agent = str(meta.get(META_AGENT, "agent"))
+        target = str(meta.get(META_TARGET, "the author"))
+        design = _section_like(parts, "Proposal by", "")
+        prose, points = text.critique_points(role, agent, target, problem, design, rng)
+        if not (ledger.asks_for(_everything(messages), "findings") or any(t in parts for t in ledger.DUE)):
+            return prose
+        return prose + ledger.critique_block(
+            role, agent, meta.get(META_TARGET), _round(meta), problem, design, points, parts, user
+        )
+
+    def _refinement(self, meta: dict[str, Any], messages: list[BaseMessage], rng: Any) -> str:
+        """The revised design, changed where it accepts ledger items, then the ledger block when
+        the call asks for one."""
+        user = _prompt(messages)
+        parts = text.sections(user)
+        problem = parts.get("Problem", user)
+        role = str(meta.get(META_ROLE, "generalist"))
+        current = parts.get("Your current proposal") or _current_design(
+            parts.get("Your history in this debate", "")
+        )
+        asked = ledger.asks_for(_everything(messages), "responses") or ledger.OPEN in parts
+        answers = (
+            ledger.answers(
+                ledger.listed(parts.get(ledger.OPEN, "")),
+                _round(meta),
+                text.topic_words(problem)[0],
+                text.design_elements(current),
+            )
+            if asked
+            else []
+        )
+        prose = text.refine(
+            role,
+            str(meta.get(META_AGENT, "agent")),
+            problem,
+            current,
+            parts.get("Critiques you received", ""),
+            rng,
+            adopted=[answer.adopted for answer in answers if answer.adopted],
+            amendments=ledger.amendments(current, answers),
+        )
+        return prose + ledger.refinement_block(answers) if asked else prose
 
     def _log(self, event: str, meta: dict[str, Any], usage: dict[str, int] | None) -> None:
         if not self.call_log:
@@ -265,6 +308,15 @@ class OfflineChatModel(BaseChatModel):
 def _prompt(messages: list[BaseMessage]) -> str:
     """The call's prompt: its first human message (later ones answer tools or ask for a repair)."""
     return next((str(m.content) for m in messages if isinstance(m, HumanMessage)), "")
+
+
+def _round(meta: dict[str, Any]) -> int:
+    return int(meta.get(META_ROUND, 1) or 1)
+
+
+def _everything(messages: list[BaseMessage]) -> str:
+    """Every message of the call (a repair request comes after the prompt)."""
+    return "\n\n".join(str(m.content) for m in messages)
 
 
 def _subsection(text: str, title_start: str) -> str:

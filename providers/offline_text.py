@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from random import Random
 from typing import Any
@@ -442,7 +443,24 @@ def propose(role: str, agent: str, problem: str, rng: Random) -> str:
     return "\n".join(body) + "\n"
 
 
+@dataclass(frozen=True)
+class Point:
+    """One weakness a critique names, the design element it is about, and the change it suggests
+    in the same position (the issue ledger's findings are drawn from these)."""
+
+    concern: str
+    subject: str
+    change: Element
+
+
 def critique(role: str, agent: str, target: str, problem: str, proposal: str, rng: Random) -> str:
+    return critique_points(role, agent, target, problem, proposal, rng)[0]
+
+
+def critique_points(
+    role: str, agent: str, target: str, problem: str, proposal: str, rng: Random
+) -> tuple[str, list[Point]]:
+    """The critique's text and its points, weaknesses in order."""
     book = playbook(role)
     topic = topic_words(problem)[0]
     terms = (
@@ -483,11 +501,29 @@ def critique(role: str, agent: str, target: str, problem: str, proposal: str, rn
         lines.append(
             f"{index}. Add {with_article(f'**{element.name}**')} that {_fill(element.purpose, topic)}."
         )
-    return "\n".join(lines) + "\n"
+    points = [
+        Point(
+            _fill(concern, topic, a, b).capitalize(), a, Element(element.name, _fill(element.purpose, topic))
+        )
+        for concern, element in zip(concerns, additions, strict=True)
+    ]
+    return "\n".join(lines) + "\n", points
 
 
-def refine(role: str, agent: str, problem: str, proposal: str, critiques: str, rng: Random) -> str:
+def refine(
+    role: str,
+    agent: str,
+    problem: str,
+    proposal: str,
+    critiques: str,
+    rng: Random,
+    adopted: Sequence[Element] = (),
+    amendments: Mapping[str, Sequence[str]] | None = None,
+) -> str:
+    """The revised design. ``adopted``: elements the answers to ledger items add to it;
+    ``amendments``: lines those answers add at the end of a section, by section title."""
     book = playbook(role)
+    amendments = amendments or {}
     topic = topic_words(problem)[0]
     critics = re.findall(r"^### Critique from (\S+) \(([^)]*)\)", critiques, re.M)
     kept = design_elements(proposal)
@@ -513,16 +549,21 @@ def refine(role: str, agent: str, problem: str, proposal: str, critiques: str, r
             )
     if not critics:
         lines.append("- No critiques arrived this round; I tightened the design on my own review.")
+    lines += amendments.get("Response to Critiques", [])
     design = kept[:6] + added
+    design += [element for element in adopted if all(element.name != e.name for e in design)]
     if not design:
         design = list(book.elements[:3])
     lines += ["", "## Revised Design", ""]
     for index, element in enumerate(design, 1):
         lines.append(f"{index}. **{element.name}** — {_fill(element.purpose, topic)}.")
+    if amendments.get("Revised Design"):
+        lines += ["", *amendments["Revised Design"]]
     lines += ["", "## Trade-offs and Risks", ""]
     lines += [f"- {tradeoff}" for tradeoff in book.tradeoffs]
     if added:
         lines.append(f"- The {added[0].name} I accepted adds one more component to operate.")
+    lines += amendments.get("Trade-offs and Risks", [])
     lines += ["", "## Requirements Coverage", "", _coverage(major_requirements(problem), design, topic, rng)]
     return "\n".join(lines) + "\n"
 
@@ -582,7 +623,28 @@ def convergence(round_number: int, proposals: str, rng: Random) -> dict[str, Any
     }
 
 
-def synthesis(problem: str, proposals: str, rng: Random) -> dict[str, Any]:
+def rulings(ledger: str) -> tuple[list[dict[str, str]], list[str]]:
+    """The judge's rulings on the ledger items it was shown (even numbers upheld), and the
+    remaining risks: the upheld items' titles."""
+    made: list[dict[str, str]] = []
+    risks: list[str] = []
+    for number, title in re.findall(r"^- \*\*I(\d+)\*\* \([^)]*\): ([^\n]*?)\.(?: |$)", ledger, re.M):
+        upheld = int(number) % 2 == 0
+        made.append(
+            {
+                "id": f"I{number}",
+                "ruling": "upheld" if upheld else "dismissed",
+                "reason": "The critic's point stands against the final design."
+                if upheld
+                else "The final design already answers it.",
+            }
+        )
+        if upheld:
+            risks.append(f"I{number}: {title}")
+    return made, risks
+
+
+def synthesis(problem: str, proposals: str, rng: Random, ledger: str = "") -> dict[str, Any]:
     topic = topic_words(problem)[0]
     authors = re.findall(r"^### (\S+) \(([^)]*)\)", proposals, re.M)
     counts = Counter(element.name for element in design_elements_all(proposals))
@@ -593,6 +655,7 @@ def synthesis(problem: str, proposals: str, rng: Random) -> dict[str, Any]:
     ]
     chosen = [element.name for element in ranked]
     requirements = major_requirements(problem)
+    made, risks = rulings(ledger)
     lines = [
         f"# Final design for {topic}",
         "",
@@ -624,6 +687,18 @@ def synthesis(problem: str, proposals: str, rng: Random) -> dict[str, Any]:
         ],
         "unfulfilledMajorRequirements": [],
         "openQuestions": [f"What is the real peak load for {topic}?"],
+        "rulings": made,
+        "remainingRisks": risks,
+        "options": [
+            {
+                "agentId": author,
+                "verdict": "adopted" if index == 0 else "partly adopted" if index < 2 else "rejected",
+                "reason": f"the {author_role} design contributes the {chosen[index % len(chosen)]}"
+                if index < 2
+                else f"the {author_role} design adds parts the requirements do not need",
+            }
+            for index, (author, author_role) in enumerate(authors)
+        ],
         "confidence": 72 + rng.randrange(15),
     }
 

@@ -1,14 +1,16 @@
 """The Markdown report of a debate (spec §7): the TypeScript tool's layout, with contributions
 rendered as Markdown (headings nested under their section) and sections for the outcome,
-consensus, failures and usage."""
+consensus, failures and usage; for a debate with an issue ledger, each round's design changes,
+the ledger with the judge's rulings, and the agents' position changes."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from dialectic.debate.diffs import PREAMBLE_LABEL
 from dialectic.debate.phases import WRITER
 from dialectic.prompts import heading_levels, shift_headings
 from dialectic.report.inert import (
@@ -19,7 +21,13 @@ from dialectic.report.inert import (
     markdown_text,
     terminal_safe,
 )
-from dialectic.transcript.schema import ContributionRecord, DebateRecord
+from dialectic.transcript.schema import (
+    AgentDiffRecord,
+    ContributionRecord,
+    DebateRecord,
+    LedgerItemRecord,
+    SectionDiffRecord,
+)
 from dialectic.transcript.usage import cached_input_note
 
 _AGENT_COLUMNS = (
@@ -65,12 +73,15 @@ def _cell(value: Any) -> str:
 
 
 def _table(rows: Iterable[Sequence[Any]]) -> str:
-    lines = [
-        "| " + " | ".join(_AGENT_COLUMNS) + " |",
-        "|" + "|".join("-" * (len(c) + 2) for c in _AGENT_COLUMNS) + "|",
-    ]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
+    return "\n".join(_grid(_AGENT_COLUMNS, rows, rule=lambda column: "-" * (len(column) + 2)))
+
+
+def _grid(
+    header: Sequence[str], rows: Iterable[Sequence[Any]], rule: Callable[[str], str] = lambda _: "---"
+) -> list[str]:
+    """A table's lines: ``header`` (ours), then ``rows`` made into cells."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(rule(column) for column in header) + "|"]
+    return lines + ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
 
 
 def _agent_row(agent: dict[str, Any], summarization: Any, judge: bool = False) -> list[Any]:
@@ -199,11 +210,13 @@ def render_report(
         others = [c.type for c in round_record.contributions if c.type not in WRITER]
         for kind in [*WRITER, *dict.fromkeys(others)]:
             out += _contributions(round_record.contributions, kind, verbose)
+        out += _design_changes(round_record.diffs)
     out += ["### Final Synthesis", ""]
     if record.finalSolution:
         out += [_section(record.finalSolution.description, 4), ""]
     else:
         out += ["No final synthesis (the debate did not finish).", ""]
+    out += ledger_sections(record)
     out += extension_sections(record)
     out += _outcome(record)
     return terminal_safe("\n".join(out).rstrip() + "\n")  # `cat report.md` runs no escape sequence
@@ -218,6 +231,94 @@ def _steering(record: DebateRecord) -> list[str]:
         text = "\n  ".join(markdown_text(nest(note.note, 4)).splitlines())
         out.append(f"- **After round {note.afterRound}:** {text}")
     return [*out, ""]
+
+
+# --- the issue ledger
+
+
+_LEDGER_COLUMNS = ("ID", "Severity", "Title", "Raised by → target", "Round", "Status", "Last answer")
+_SIGNAL_COLUMNS = (
+    ("raised", "Raised"),
+    ("accepted", "Accepted"),
+    ("rebutted", "Rebutted"),
+    ("deferred", "Deferred"),
+    ("reopened", "Reopened"),
+    ("closed", "Closed"),
+    ("concessionsWithoutNewArgument", "Concessions without a new argument"),
+)
+_STATUSES = ("open", "reopened", "rebutted", "deferred", "accepted", "closed")
+
+
+def _rows(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
+    return [*_grid(header, rows), ""]
+
+
+def ledger_sections(record: DebateRecord) -> list[str]:
+    """The issue ledger (one row per item, in id order), the judge's rulings on it and the risks
+    it left, and each agent's position changes. Nothing for a debate without a ledger."""
+    if not record.ledger:
+        return []
+    counts = {status: sum(item.status == status for item in record.ledger) for status in _STATUSES}
+    tally = ", ".join(f"{count} {status}" for status, count in counts.items() if count)
+    out = ["## Issue Ledger", "", f"{len(record.ledger)} items raised: {tally}.", ""]
+    out += _rows(_LEDGER_COLUMNS, (_ledger_row(item) for item in record.ledger))
+    final = record.finalSolution
+    if final and final.rulings:
+        out += ["### Judge's Rulings", ""]
+        out += _rows(("Item", "Ruling", "Reason"), ((r.id, r.ruling, r.reason) for r in final.rulings))
+    if final and final.remainingRisks:
+        out += ["### Remaining Risks", ""]
+        out += _rows(("Risk",), ([risk] for risk in final.remainingRisks))
+    if record.positionChanges:
+        out += ["## Position Changes", ""]
+        out += _rows(
+            ("Agent", *(title for _, title in _SIGNAL_COLUMNS)),
+            (
+                [agent, *(getattr(signals, name) for name, _ in _SIGNAL_COLUMNS)]
+                for agent, signals in record.positionChanges.items()
+            ),
+        )
+    return out
+
+
+def _ledger_row(item: LedgerItemRecord) -> list[Any]:
+    last = item.history[-1] if item.history else None
+    answer = (
+        f"{last.answer} by {last.by} (round {last.round})" + (f": {last.text}" if last.text.strip() else "")
+        if last
+        else "none"
+    )
+    return [
+        item.id,
+        item.severity,
+        item.title,
+        f"{item.raisedBy} → {item.target}",
+        item.round,
+        item.status,
+        answer,
+    ]
+
+
+def _design_changes(diffs: list[AgentDiffRecord] | None) -> list[str]:
+    """What each refinement of the round changed, section by section, and the items that caused
+    it (an item naming a section that did not change is marked unconfirmed)."""
+    if not diffs:
+        return []
+    out = ["#### Design changes", ""]
+    for diff in diffs:
+        agent = f"*{markdown_line(diff.agentId)}*"
+        if not diff.sections:
+            out.append(f"- {agent}: no section changed")
+        out += [f"- {agent}: {_section_change(section)}" for section in diff.sections]
+    return [*out, ""]
+
+
+def _section_change(section: SectionDiffRecord) -> str:
+    title = markdown_line(section.title) if section.title.strip() else PREAMBLE_LABEL
+    items = ", ".join(markdown_line(item) for item in section.items)
+    if items and not section.confirmed:
+        items += " (unconfirmed)"
+    return " — ".join(part for part in (title, markdown_line(section.change), items) if part)
 
 
 def extension_sections(record: DebateRecord) -> list[str]:

@@ -11,6 +11,7 @@ from dialectic.debate import history
 from dialectic.debate.clarifications import PendingQuestion
 from dialectic.debate.failures import unrecovered as unrecovered_failures
 from dialectic.debate.state import Contribution, DebateState, ExtensionRun, Summary
+from dialectic.transcript.ledger import ledger_records, options, rulings
 from dialectic.transcript.schema import (
     ClarificationGroupRecord,
     ClarificationItemRecord,
@@ -102,6 +103,7 @@ def to_record(
     contributions: list[Contribution] = list(typed.get("contributions", []))
     summaries: list[Summary] = list(typed.get("summaries", []))
     judge_id = settings.judge.id
+    ledger_fields = ledger_records(typed, [agent.id for agent in settings.agents])
     rounds: list[RoundRecord] = []
     for number in range(1, (typed.get("round") or 0) + 1):
         made = [c for c in contributions if c.round == number]
@@ -117,6 +119,7 @@ def to_record(
                 timestamp=made[0].timestamp if made else updated_at,
                 contributions=[contribution_record(c) for c in made],
                 summaries=round_summaries or None,
+                diffs=ledger_fields.diffs.get(number),
             )
         )
     judge_summary = history.latest_summary(summaries, judge_id, (typed.get("round") or 0) + 1)
@@ -138,6 +141,9 @@ def to_record(
             synthesizedBy=final.synthesized_by,
             unfulfilledMajorRequirements=list(final.unfulfilled_major_requirements),
             openQuestions=list(final.open_questions),
+            remainingRisks=list(final.remaining_risks) or None,
+            rulings=rulings(final),
+            options=options(final),
         )
         if final
         else None,
@@ -184,6 +190,8 @@ def to_record(
         judge=_agent_dict(settings.judge),
         parentId=parent_id,
         extensions=extensions_record(typed.get("extension_runs", []), settings),
+        ledger=ledger_fields.ledger,
+        positionChanges=ledger_fields.position_changes,
     )
 
 

@@ -52,11 +52,39 @@ class SummaryRecord(_Record):
     metadata: SummaryMetadata = Field(default_factory=SummaryMetadata)
 
 
+class SectionDiffRecord(_Record):
+    """A section of an agent's design its refinement changed (``change``: changed, added,
+    removed), or one an item named that did not change ("unchanged", ``confirmed`` false)."""
+
+    title: str = ""  # "": the text before the design's first section
+    change: str
+    items: list[str] = Field(default_factory=list)  # the accepted items whose response named it
+    confirmed: bool = True  # the text diff shows the change
+
+
+class AgentDiffRecord(_Record):
+    agentId: str
+    sections: list[SectionDiffRecord] = Field(default_factory=list)
+
+
 class RoundRecord(_Record):
     roundNumber: int
     timestamp: str | None = None
     contributions: list[ContributionRecord] = Field(default_factory=list)
     summaries: dict[str, SummaryRecord] | None = None
+    diffs: list[AgentDiffRecord] | None = None  # what each refinement changed (debates with a ledger)
+
+
+class RulingRecord(_Record):
+    id: str
+    ruling: str  # "upheld" (the critic was right) or "dismissed"
+    reason: str = ""
+
+
+class OptionRecord(_Record):
+    agentId: str
+    verdict: str  # "adopted", "partly adopted" or "rejected"
+    reason: str = ""
 
 
 class FinalSolutionRecord(_Record):
@@ -67,6 +95,10 @@ class FinalSolutionRecord(_Record):
     synthesizedBy: str | None = None
     unfulfilledMajorRequirements: list[str] | None = None
     openQuestions: list[str] | None = None
+    # Additions of this tool, present when the judge gave any (rulings: debates with a ledger).
+    remainingRisks: list[str] | None = None
+    rulings: list[RulingRecord] | None = None  # on the contested ledger items
+    options: list[OptionRecord] | None = None  # each panelist's design
 
 
 class ClarificationItemRecord(_Record):
@@ -107,6 +139,44 @@ class FailureRecord(_Record):
     transient: bool | None = None
 
 
+class LedgerEventRecord(_Record):
+    """What was said about a ledger item after it was raised: the author's response or the
+    critic's verdict."""
+
+    round: int
+    kind: str  # "response" or "verdict"
+    by: str
+    answer: str  # response: accepted, rebutted, deferred; verdict: close, reopen
+    text: str = ""  # the response's note, the verdict's argument
+    sections: list[str] = Field(default_factory=list)  # response: the sections it changed
+
+
+class LedgerItemRecord(_Record):
+    id: str
+    title: str = ""
+    severity: str = ""
+    perspective: str = ""
+    evidence: str = ""
+    suggestion: str = ""
+    raisedBy: str = ""
+    target: str = ""
+    round: int = 0
+    status: str = "open"  # open, accepted, rebutted, deferred, closed, reopened
+    history: list[LedgerEventRecord] = Field(default_factory=list)
+
+
+class PositionChangeRecord(_Record):
+    """An agent's position-change signals (see ``dialectic.debate.ledger.Signals``)."""
+
+    raised: int = 0
+    accepted: int = 0
+    rebutted: int = 0
+    deferred: int = 0
+    reopened: int = 0
+    closed: int = 0
+    concessionsWithoutNewArgument: int = 0
+
+
 class DebateRecord(_Record):
     id: str
     problem: str
@@ -137,6 +207,9 @@ class DebateRecord(_Record):
     parentId: str | None = None
     # Per extension name: {"after", "callable"?, "runs": [{"round", "data"?, "notes"?, …}], "report"?}
     extensions: dict[str, Any] | None = None
+    # The issue ledger, items in id order, and each agent's position-change signals.
+    ledger: list[LedgerItemRecord] | None = None
+    positionChanges: dict[str, PositionChangeRecord] | None = None
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

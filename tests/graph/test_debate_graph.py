@@ -228,8 +228,8 @@ def test_confidence_is_capped_when_a_major_requirement_is_unmet(monkeypatch: pyt
 
     original = text.synthesis
 
-    def unmet(problem, proposals, rng):
-        data = original(problem, proposals, rng)
+    def unmet(problem, proposals, rng, ledger=""):
+        data = original(problem, proposals, rng, ledger)
         data.update(
             confidence=95,
             unfulfilledMajorRequirements=["Messages must never be lost after they are accepted."],

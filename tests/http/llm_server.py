@@ -13,7 +13,8 @@ OpenAI endpoints (with or without the ``/v1`` prefix; base URL :attr:`LLMServer.
 - ``POST /v1/chat/completions``: non-streaming, or SSE streaming (``data: {...}`` chunks, then
   ``data: [DONE]``; with ``stream_options.include_usage`` a last chunk carries the usage).
   Deterministic: the same request body (``stream``/``stream_options`` aside) gets the same reply.
-  - plain text: a Markdown design answer that quotes a sentence of the last user message's
+  - plain text: a Markdown design answer (with Dialectic's issue-ledger JSON block at its end when
+    the prompt asks for one: see :func:`ledger_block`) that quotes a sentence of the last user message's
     ``## Problem`` section, if it has one, and, if the conversation holds tool results, an
     ``## Evidence`` section quoting them (see Tools); with ``reply_tokens`` N, exactly ``4 * N``
     characters (``completion_tokens`` N): the same answer extended with ``## Further Notes`` drawn
@@ -1775,11 +1776,36 @@ def build_reply(
         }
         return Reply("json_object", json.dumps(value, ensure_ascii=False))
     content = text() if reply_tokens is None else sized_markdown(text(), rng, reply_tokens)
+    content += ledger_block(_last_user_text(messages), rng)
     finish = "stop"
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
     if isinstance(limit, int) and limit > 0 and tokens_for(len(content)) > limit:
         content, finish = content[: limit * 4], "length"
     return Reply("text", content, finish_reason=finish)
+
+
+def ledger_block(prompt: str, rng: random.Random) -> str:
+    """Dialectic's issue ledger: a prompt that asks for findings gets one finding (and closes
+    every item it is asked to rule on), one that asks for responses rebuts every item it lists,
+    in the fenced JSON block the prompt describes; any other prompt, nothing."""
+    ids = list(dict.fromkeys(re.findall(r"\*\*(I\d+)\*\*", prompt)))
+    if "Findings for the issue ledger" in prompt or "fields findings" in prompt:
+        block: dict[str, Any] = {
+            "findings": [
+                {
+                    "title": _sentence(rng).rstrip("."),
+                    "severity": rng.choice(["major", "minor"]),
+                    "evidence": _sentence(rng),
+                    "suggestion": _sentence(rng),
+                }
+            ],
+            "verdicts": [{"id": item, "verdict": "close", "argument": ""} for item in ids],
+        }
+    elif "Responses for the issue ledger" in prompt or "fields responses" in prompt:
+        block = {"responses": [{"id": item, "response": "rebutted", "note": _sentence(rng)} for item in ids]}
+    else:
+        return ""
+    return "\n\n```json\n" + json.dumps(block) + "\n```\n"
 
 
 def _error_body(message: str, type_: str, code: str | None, param: str | None = None) -> dict[str, Any]:

@@ -139,3 +139,30 @@ def summary(agent: str, for_round: int, covers_through: tuple[int, int], body: s
         model="sim",
         timestamp="t",
     )
+
+
+class Script:
+    """Stands in for ``llm.complete`` (monkeypatched): answers each call with the next scripted
+    reply (the last one again once they run out) and records the messages of every call."""
+
+    def __init__(self, *replies: str) -> None:
+        self.replies = list(replies)
+        self.prompts: list[list[Any]] = []
+
+    def __call__(self, model: Any, member: Any, call: Any, messages: list[Any], **_: Any) -> Any:
+        from dialectic.debate.state import CallUsage
+        from dialectic.nodes import llm
+
+        self.prompts.append(messages)
+        reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+        usage = CallUsage(
+            agent_id=call.agent_id,
+            phase=call.phase,
+            round=call.round,
+            model="sim",
+            provider="offline",
+            input_tokens=10,
+            output_tokens=5,
+            latency_ms=0,
+        )
+        return llm.Reply(reply, usage)

@@ -7,13 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from debate_states import AGENTS, JUDGE, debate_state, failure, make_settings, summary
-from langchain_core.messages import BaseMessage
+from debate_states import AGENTS, JUDGE, Script, debate_state, failure, make_settings, summary
 from langgraph.runtime import Runtime
 
 from dialectic.debate import ceiling, course, failures, history, tasks
 from dialectic.debate.context import DebateContext
-from dialectic.debate.state import AgentTask, CallUsage, Contribution
+from dialectic.debate.state import AgentTask, Contribution
 from dialectic.nodes import llm
 from dialectic.nodes.propose import propose
 from dialectic.nodes.refine import refine
@@ -121,34 +120,10 @@ def test_a_summary_missing_a_part_is_not_in_force() -> None:
     assert history.latest_summary([whole[0]], JUDGE, 2) is None
 
 
-class Recorder:
-    """Stands in for the LLM call: records each call's messages, replies with ``reply``."""
-
-    def __init__(self, reply: str) -> None:
-        self.reply = reply
-        self.prompts: list[list[BaseMessage]] = []
-
-    def __call__(
-        self, model: Any, member: Any, call: Any, messages: list[BaseMessage], **_: Any
-    ) -> llm.Reply:
-        self.prompts.append(messages)
-        usage = CallUsage(
-            agent_id=call.agent_id,
-            phase=call.phase,
-            round=call.round,
-            model="sim",
-            provider="offline",
-            input_tokens=1,
-            output_tokens=1,
-            latency_ms=0,
-        )
-        return llm.Reply(self.reply, usage)
-
-
 def run_node(
     node: Any, task: AgentTask, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[str, str, list[Any]]:
-    recorder = Recorder("A short reply.")
+    recorder = Script("A short reply.")
     monkeypatch.setattr(llm, "complete", recorder)
     events: list[Any] = []
     node(task, Runtime(context=DebateContext(settings), stream_writer=events.append))
