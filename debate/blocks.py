@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 Severity = Literal["critical", "major", "minor"]
 SEVERITIES: tuple[str, ...] = ("critical", "major", "minor")  # most serious first
@@ -23,17 +23,29 @@ class _Block(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+def _lower(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _item_id(value: object) -> object:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+def _short(value: object) -> object:
+    return value.strip()[:300] if isinstance(value, str) else value
+
+
 class Finding(_Block):
-    title: str = Field(min_length=1, max_length=300)
+    title: Annotated[str, BeforeValidator(_short)] = Field(min_length=1)
     target: str | None = None  # whose design (a batched critique covers every peer)
-    severity: Severity
+    severity: Annotated[Severity, BeforeValidator(_lower)]
     evidence: str = ""
     suggestion: str = ""
 
 
 class Verdict(_Block):
-    id: str = Field(pattern=r"^I\d+$")
-    verdict: Literal["close", "reopen"]
+    id: Annotated[str, BeforeValidator(_item_id)] = Field(pattern=r"^I\d+$")
+    verdict: Annotated[Literal["close", "reopen"], BeforeValidator(_lower)]
     argument: str = ""
 
 
@@ -43,8 +55,8 @@ class CritiqueBlock(_Block):
 
 
 class Response(_Block):
-    id: str = Field(pattern=r"^I\d+$")
-    response: Literal["accepted", "rebutted", "deferred"]
+    id: Annotated[str, BeforeValidator(_item_id)] = Field(pattern=r"^I\d+$")
+    response: Annotated[Literal["accepted", "rebutted", "deferred"], BeforeValidator(_lower)]
     note: str = ""
     sections: list[str] = Field(default_factory=list)
 
@@ -55,21 +67,48 @@ class RefinementBlock(_Block):
 
 B = TypeVar("B", bound=_Block)
 
-_FENCE = re.compile(r"```(?:json)?[ \t]*\n(.*?)\n?```[ \t]*$", re.S | re.M)
+
+_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})(.*)$")
+
+
+def _fenced_blocks(lines: list[str]) -> list[tuple[int, int, str]]:
+    """(opening line, closing line, info string) of every closed fenced block, in order."""
+    found: list[tuple[int, int, str]] = []
+    opened: tuple[int, str, str] | None = None  # line, fence, info
+    for index, line in enumerate(lines):
+        fence = _FENCE.match(line)
+        if fence is None:
+            continue
+        if opened is None:
+            opened = (index, fence.group(1), fence.group(2).strip().lower())
+        elif (
+            fence.group(1)[0] == opened[1][0]
+            and len(fence.group(1)) >= len(opened[1])
+            and not fence.group(2).strip()
+        ):
+            found.append((opened[0], index, opened[2]))
+            opened = None
+    return found
 
 
 def split(text: str, schema: type[B]) -> tuple[str, B | None, str]:
-    """The prose before the reply's last JSON block, the block validated, and why it is not
-    (empty when it is)."""
-    blocks = list(_FENCE.finditer(text))
-    if not blocks:
-        return text.strip(), None, "the reply ends with no ```json block"
-    last = blocks[-1]
-    prose = (text[: last.start()] + text[last.end() :]).strip()
-    try:
-        return prose, schema.model_validate(json.loads(last.group(1))), ""
-    except (ValueError, ValidationError) as exc:
-        return prose, None, str(exc).splitlines()[0][:300]
+    """The prose and the block of a reply: its last fenced block tagged ``json`` (or untagged)
+    that validates, and the text without it. With no such block the text stays whole and the
+    reason is given."""
+    lines = text.split("\n")
+    why = "the reply ends with no ```json block"
+    for first, last, info in reversed(_fenced_blocks(lines)):
+        if info not in ("", "json"):
+            continue
+        body = "\n".join(lines[first + 1 : last])
+        try:
+            block = schema.model_validate(json.loads(body))
+        except (ValueError, ValidationError) as exc:
+            why = str(exc).splitlines()[0][:300]
+            continue
+        prose = "\n".join(lines[:first] + lines[last + 1 :]).strip()
+        return prose, block, ""
+    return text.strip(), None, why
 
 
 def repair_request(schema: type[_Block], why: str) -> str:

@@ -13,6 +13,7 @@ from dialectic.debate import failures, ledger, tasks, turns
 from dialectic.debate.phases import (
     BESIDE,
     CONVERGENCE,
+    CRITIQUE,
     JUDGE_SUMMARY,
     PHASES,
     REFINE,
@@ -131,8 +132,19 @@ def issues_settled(state: DebateState, settings: RunSettings) -> bool:
     refined = any(c.round == round_number and c.type == REFINE.writes for c in state.get("contributions", []))
     if condition.type != "issues" or not refined:
         return False
+    # Every critique of the round must have reported: a critique whose block was lost (or a
+    # debate from before the ledger) says nothing about what is open.
+    critiques = [
+        c for c in state.get("contributions", []) if c.round == round_number and c.type == CRITIQUE.writes
+    ]
+    entries = state.get("ledger", [])
+    reported = [e for e in entries if e.kind == "reported" and e.round == round_number]
+    if not critiques or len(reported) < len(critiques):
+        return False
     found = ledger.of_state(state, [agent.id for agent in settings.agents])
-    return not ledger.open_at_least(found, condition.severity)
+    return not any(
+        item.unresolved(round_number) and ledger.at_least(item.severity, condition.severity) for item in found
+    )
 
 
 def consensus_reached(state: DebateState, settings: RunSettings) -> bool:

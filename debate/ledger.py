@@ -6,8 +6,8 @@ refinements gave. Everything else is a pure function of those entries: the items
 ids and statuses, what each prompt shows, the open items a termination condition looks at, and
 the position-change signals.
 
-Ids (``I1``, ``I2``…) number the findings in a fixed order — by round, then critic and target in
-the config's order, then position in the critique — so the calls of a phase, which run in
+Ids (``I1``, ``I2``…) number the findings in a fixed order — by round, then critic and target
+ids, then position in the critique — so the calls of a phase, which run in
 parallel and may be retried or resumed, always give the same ids; a round's items are numbered
 once its critiques are all in, before any refinement sees them.
 
@@ -54,9 +54,18 @@ class Item:
 
     @property
     def contested(self) -> bool:
-        """The author rebutted it and the critic did not accept that: a rebuttal not closed, or
-        a reopened item (the dissent of an architecture decision record)."""
-        return self.status in ("rebutted", "reopened")
+        """The critic still disagrees: it reopened the item, and the author's answer since (if
+        any) is a rebuttal (the dissent of an architecture decision record). A rebuttal the
+        critic has not ruled on yet is not dissent: the critic may still close it."""
+        reopened = any(e.kind == "verdict" and e.answer == "reopen" for e in self.history)
+        return self.status == "reopened" or (self.status == "rebutted" and reopened)
+
+    def unresolved(self, round_number: int) -> bool:
+        """Still in dispute at the end of this round: open, or answered in this round with a
+        rebuttal or deferral its critic has not had the chance to rule on."""
+        answer = self.last("response")
+        fresh = answer is not None and answer.round == round_number and self.status in AWAITING_VERDICT
+        return self.is_open or fresh
 
     @property
     def settled(self) -> bool:
@@ -68,17 +77,16 @@ class Item:
         return found[-1] if found else None
 
 
-def _order(entry: LedgerEntry, agents: Sequence[str]) -> tuple[int, int, int, int, int]:
-    def rank(agent_id: str | None) -> int:
-        return agents.index(agent_id) if agent_id in agents else len(agents)
-
+def _order(entry: LedgerEntry) -> tuple[int, int, str, str, int]:
+    # By agent id, not the config's order: a fork may list the same agents in another order,
+    # and the ids the models were shown must not move.
     phase = 2 if entry.kind == "response" else 1  # critiques (raised, verdicts) come before refinements
-    return (entry.round, phase, rank(entry.agent_id), rank(entry.target_agent_id), entry.index)
+    return (entry.round, phase, entry.agent_id, entry.target_agent_id or "", entry.index)
 
 
 def items(entries: Iterable[LedgerEntry], agents: Sequence[str]) -> list[Item]:
     """Every item with its status, in id order. ``agents``: the panel's ids in config order."""
-    ordered = sorted(entries, key=lambda e: _order(e, agents))
+    ordered = sorted(entries, key=_order)
     found: dict[str, Item] = {}
     for entry in ordered:
         if entry.kind == "raised":
@@ -143,8 +151,10 @@ def awaiting_verdict(found: Iterable[Item], critic: str, target: str | None) -> 
     ]
 
 
-def _line(text: str) -> str:
-    return " ".join(text.split())
+def _line(text: str, limit: int = 400) -> str:
+    """One line, at most ``limit`` characters (what a model wrote is bounded in later prompts)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
 def open_items_text(found: Sequence[Item]) -> str:

@@ -290,6 +290,7 @@ def _synthesis_tokens(state: DebateState, settings: RunSettings, reading: histor
         history.clarifications_text(state.get("clarifications", [])),
         history.notes_text(state, None),
         history.panel_text(reading.panel),
+        ledger.judge_text(ledger.of_state(state, [agent.id for agent in settings.agents])),
         *latest.values(),
     )
 

@@ -223,16 +223,23 @@ def contribute(
         user += ledger_block.prompt_part(ctx, task, phase)
     toolset = ctx.tools_for(task.agent_id)
     spent = bool(toolset) and len(task.turns) >= member.toolCallLimit
-    reply = ask(
-        runtime,
-        phase,
-        task.agent_id,
-        task.round,
-        user,
-        target=task.target_agent_id,
-        turns=task.turns,
-        tools=() if spent else toolset,
-        closing=ctx.settings.template(task.agent_id, TOOLS_SPENT).strip() if spent else None,
+
+    def call(closing: str | None, tools: Sequence[BaseTool] = ()) -> llm.Reply:
+        return ask(
+            runtime,
+            phase,
+            task.agent_id,
+            task.round,
+            user,
+            target=task.target_agent_id,
+            turns=task.turns,
+            tools=tools,
+            closing=closing,
+        )
+
+    reply = call(
+        ctx.settings.template(task.agent_id, TOOLS_SPENT).strip() if spent else None,
+        () if spent else toolset,
     )
     usage = reply.usage
     tokens = usage.input_tokens + usage.output_tokens
@@ -244,9 +251,7 @@ def contribute(
     if with_block:
 
         def repair(closing: str) -> tuple[str, CallUsage]:
-            again = ask(
-                runtime, phase, task.agent_id, task.round, user, target=task.target_agent_id, closing=closing
-            )
+            again = call(closing)  # no tools: only the block is asked for
             return again.text, again.usage
 
         content, entries, repairs = ledger_block.settle(runtime, task, phase, reply.text, repair)

@@ -17,6 +17,7 @@ from dialectic.debate import blocks
 from dialectic.debate.context import DebateContext
 from dialectic.debate.phases import Phase
 from dialectic.debate.state import AgentTask, CallUsage, LedgerEntry
+from dialectic.nodes.llm import CallFailed
 
 Ask = Callable[[str], tuple[str, CallUsage]]  # a repair call: its closing message -> text, usage
 
@@ -44,9 +45,15 @@ def settle(
     prose, block, why = blocks.split(text, schema)
     usages: list[CallUsage] = []
     if block is None:
-        fixed, usage = repair(f"Your reply was:\n\n{text[-6000:]}\n\n{blocks.repair_request(schema, why)}")
-        usages.append(usage)
-        _, block, why_again = blocks.split(fixed, schema)
+        try:
+            fixed, usage = repair(
+                f"Your reply was:\n\n{text[-6000:]}\n\n{blocks.repair_request(schema, why)}"
+            )
+        except CallFailed as exc:  # the contribution is good: it is not lost for its block
+            fixed, why_again = "", str(exc)
+        else:
+            usages.append(usage)
+            _, block, why_again = blocks.split(fixed, schema)
         if block is None:
             runtime.stream_writer(
                 {
@@ -56,7 +63,18 @@ def settle(
                 }
             )
             return prose, [], usages
-    return prose, entries(runtime.context, task, block), usages
+    found = entries(runtime.context, task, block)
+    if isinstance(block, blocks.CritiqueBlock) and len([e for e in found if e.kind == "raised"]) < len(
+        block.findings
+    ):
+        runtime.stream_writer(
+            {
+                "event": "warning",
+                "message": f"{task.agent_id} (critique, round {task.round}): findings that name no peer's "
+                "design as their target were left out of the ledger",
+            }
+        )
+    return prose, found, usages
 
 
 def entries(ctx: DebateContext, task: AgentTask, block: Any) -> list[LedgerEntry]:
@@ -91,6 +109,8 @@ def entries(ctx: DebateContext, task: AgentTask, block: Any) -> list[LedgerEntry
         for index, f in enumerate(block.findings)
         if (task.target_agent_id or f.target) in peers  # a batched finding names its design
     ]
+    # This critique reported (its block was valid): an "issues" termination needs every one.
+    found.append(LedgerEntry(kind="reported", **base, target_agent_id=task.target_agent_id))
     found += [
         LedgerEntry(
             kind="verdict",

@@ -220,7 +220,8 @@ def _consequences(final: FinalSolution | None) -> list[str]:
 
 def _open_risks(items: Sequence[ledger.Item], final: FinalSolution | None) -> list[str]:
     """What the decision leaves open: the judge's remaining risks, the ledger items still open,
-    the major requirements not met, the items deferred, the questions left."""
+    the major requirements not met, the items deferred, the rebuttals no critic ruled on yet,
+    the questions left."""
     risks = final.remaining_risks if final else ()
     unmet = final.unfulfilled_major_requirements if final else ()
     questions = final.open_questions if final else ()
@@ -229,6 +230,10 @@ def _open_risks(items: Sequence[ledger.Item], final: FinalSolution | None) -> li
         *_listed("Open ledger items", [_item_line(i) for i in items if i.is_open]),
         *_listed("Unfulfilled major requirements", [_inline(u) for u in unmet]),
         *_listed("Deferred items", [_item_line(i) for i in items if i.status == "deferred"]),
+        *_listed(
+            "Rebuttals awaiting their critic's verdict",
+            [_item_line(i) for i in items if i.status == "rebutted" and not i.contested],
+        ),
         *_listed("Open questions", [_inline(q) for q in questions]),
     ]
     return out or ["None."]
@@ -258,7 +263,7 @@ def _item_line(item: ledger.Item) -> str:
 
 
 def _dissent(items: Iterable[ledger.Item], final: FinalSolution | None) -> list[str]:
-    """Exactly the contested items — rebutted and not closed, or reopened — each with both sides
+    """Exactly the contested items — reopened by their critic and not settled since — each with both sides
     and the judge's ruling."""
     rulings = {ruling.id: ruling for ruling in final.rulings} if final else {}
     out: list[str] = []

@@ -1776,7 +1776,11 @@ def build_reply(
         }
         return Reply("json_object", json.dumps(value, ensure_ascii=False))
     content = text() if reply_tokens is None else sized_markdown(text(), rng, reply_tokens)
-    content += ledger_block(_last_user_text(messages), rng)
+    # (every user message: after a tool loop the last one only says the tools are spent)
+    users = [
+        content_text(m.get("content")) for m in messages if isinstance(m, dict) and m.get("role") == "user"
+    ]
+    content += ledger_block("\n".join(users), rng)
     finish = "stop"
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
     if isinstance(limit, int) and limit > 0 and tokens_for(len(content)) > limit:
@@ -1785,13 +1789,16 @@ def build_reply(
 
 
 def ledger_block(prompt: str, rng: random.Random) -> str:
-    """Dialectic's issue ledger: a prompt that asks for findings gets one finding (and closes
-    every item it is asked to rule on), one that asks for responses rebuts every item it lists,
-    in the fenced JSON block the prompt describes; any other prompt, nothing."""
+    """Dialectic's issue ledger: a prompt that asks for findings gets one finding, unless it
+    lists items for a verdict (a later round), whose every item it closes instead; one that asks
+    for responses rebuts every item it lists; in the fenced JSON block the prompt describes. So
+    a debate's items all settle in its second round. Any other prompt gets nothing."""
     ids = list(dict.fromkeys(re.findall(r"\*\*(I\d+)\*\*", prompt)))
     if "Findings for the issue ledger" in prompt or "fields findings" in prompt:
         block: dict[str, Any] = {
-            "findings": [
+            "findings": []
+            if ids
+            else [
                 {
                     "title": _sentence(rng).rstrip("."),
                     "severity": rng.choice(["major", "minor"]),

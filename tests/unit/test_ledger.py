@@ -115,17 +115,36 @@ def test_the_refinement_sees_the_open_items_against_its_author_and_the_critic_it
     assert critiques[("b", "c")].ledger == "" and critiques[("c", "a")].ledger == ""
 
 
+def reported(round_number: int) -> list[LedgerEntry]:
+    """Every critique of a round of three agents reported a valid block."""
+    return [
+        LedgerEntry(kind="reported", round=round_number, agent_id=a, target_agent_id=b)
+        for a in AGENTS
+        for b in AGENTS
+        if a != b
+    ]
+
+
 def test_issues_termination_ends_the_debate_when_nothing_serious_is_open() -> None:
     settings = make_settings(rounds=3, terminationCondition={"type": "issues", "severity": "major"})
+    items = [*reported(1), raised(1, "a", "b"), raised(1, "b", "a", severity="minor")]
     refined = debate_state(1, 3)
-    open_major = refined | {"ledger": [raised(1, "a", "b"), raised(1, "b", "a", severity="minor")]}
-    assert not course.debate_ends(open_major, settings)
-    answered = open_major | {"ledger": [*open_major["ledger"], response(1, "b", "I1", "rebutted")]}
-    assert course.debate_ends(answered, settings)  # only a minor item is left open
+    assert not course.debate_ends(refined | {"ledger": items}, settings)  # I1 (major) is open
+    accepted = refined | {"ledger": [*items, response(1, "b", "I1", "accepted")]}
+    assert course.debate_ends(accepted, settings)  # only a minor item is left open
     strict = make_settings(rounds=3, terminationCondition={"type": "issues", "severity": "minor"})
-    assert not course.debate_ends(answered, strict)
+    assert not course.debate_ends(accepted, strict)
+    # a rebuttal its critic has not seen yet is still in dispute: the critic may reopen it
+    rebutted = [*items, response(1, "b", "I1", "rebutted")]
+    assert not course.debate_ends(refined | {"ledger": rebutted}, settings)
+    # ... and once the critic let a round pass without reopening it, it is not
+    later = debate_state(2, 3) | {"ledger": [*rebutted, *reported(2)]}
+    assert course.debate_ends(later, settings)
+    # a round whose critiques did not all report (a lost block, an old debate) proves nothing
+    assert not course.debate_ends(refined | {"ledger": accepted["ledger"][1:]}, settings)
+    assert not course.debate_ends(refined, settings)
     # before the refinements the round's items are not answered yet: never ends mid-round
-    assert not course.issues_settled(debate_state(1, 2) | {"ledger": []}, settings)
+    assert not course.issues_settled(debate_state(1, 2) | {"ledger": accepted["ledger"]}, settings)
     assert not course.convergence_due(refined, settings)  # no judge call to score agreement
 
 

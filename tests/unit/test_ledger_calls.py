@@ -43,7 +43,8 @@ def test_a_critique_block_becomes_entries_and_leaves_the_prose(monkeypatch: pyte
     [messages] = script.prompts
     assert "## Findings for the issue ledger" in str(messages[-1].content)
     assert out["contributions"][0].content == "## Weaknesses\n\nOne broker."
-    [entry] = out["ledger"]
+    entry, marker = out["ledger"]
+    assert (marker.kind, marker.round, marker.target_agent_id) == ("reported", 1, "b")
     assert (entry.kind, entry.agent_id, entry.target_agent_id, entry.severity, entry.perspective) == (
         "raised",
         "a",
@@ -59,7 +60,7 @@ def test_an_unusable_block_gets_one_repair_call(monkeypatch: pytest.MonkeyPatch)
     out, _ = run(critique, critique_task(), script, monkeypatch)
     assert len(script.prompts) == 2 and "could not be used" in str(script.prompts[1][-1].content)
     assert out["contributions"][0].content == "## Weaknesses\n\nOne broker."
-    assert len(out["ledger"]) == 1 and len(out["usage"]) == 2
+    assert [e.kind for e in out["ledger"]] == ["raised", "reported"] and len(out["usage"]) == 2
     assert out["contributions"][0].tokens_used == 30  # both calls
 
 
