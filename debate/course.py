@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dialectic.configs.settings import RunSettings
-from dialectic.debate import failures, ledger, tasks, turns
+from dialectic.debate import failures, history, ledger, tasks, turns
 from dialectic.debate.phases import (
     BESIDE,
     CONVERGENCE,
@@ -125,20 +125,19 @@ def is_last_round(state: DebateState, settings: RunSettings) -> bool:
 
 
 def issues_settled(state: DebateState, settings: RunSettings) -> bool:
-    """With ``issues`` termination, at the end of a round: no open ledger item of the
-    condition's severity or worse is left (the refinements have answered them all)."""
+    """With ``issues`` termination, at the end of a round: no ledger item of the condition's
+    severity or worse is still in dispute (see ``ledger.Item.unresolved``), and every critique of
+    the round reported its items."""
     condition = settings.config.debate.terminationCondition
-    round_number = state["round"]
-    refined = any(c.round == round_number and c.type == REFINE.writes for c in state.get("contributions", []))
-    if condition.type != "issues" or not refined:
+    if condition.type != "issues":
         return False
-    # Every critique of the round must have reported: a critique whose block was lost (or a
-    # debate from before the ledger) says nothing about what is open.
-    critiques = [
-        c for c in state.get("contributions", []) if c.round == round_number and c.type == CRITIQUE.writes
-    ]
-    entries = state.get("ledger", [])
-    reported = [e for e in entries if e.kind == "reported" and e.round == round_number]
+    round_number = state["round"]
+    if not history.round_contributions(state, round_number, REFINE.writes or ""):
+        return False
+    # A critique whose block was lost (or a debate from before the ledger) says nothing about
+    # what is open.
+    critiques = history.round_contributions(state, round_number, CRITIQUE.writes or "")
+    reported = [e for e in state.get("ledger", []) if e.kind == "reported" and e.round == round_number]
     if not critiques or len(reported) < len(critiques):
         return False
     found = ledger.of_state(state, [agent.id for agent in settings.agents])
@@ -147,16 +146,22 @@ def issues_settled(state: DebateState, settings: RunSettings) -> bool:
     )
 
 
-def consensus_reached(state: DebateState, settings: RunSettings) -> bool:
-    """The debate may end before its last round: the judge scored the panel's agreement at the
-    threshold (``convergence``), or no serious ledger item is open (``issues``)."""
+def early_stop(state: DebateState, settings: RunSettings) -> str | None:
+    """Why the debate ends before its last round, if it does: ``issues`` (no serious ledger item
+    is in dispute) or ``consensus`` (the judge scored the panel's agreement at the threshold)."""
     if issues_settled(state, settings):
-        return True
+        return "issues"
     condition = settings.config.debate.terminationCondition
-    return any(
+    scored = any(
         score.round == state["round"] and score.score >= condition.threshold
         for score in state.get("consensus", [])
     )
+    return "consensus" if scored else None
+
+
+def consensus_reached(state: DebateState, settings: RunSettings) -> bool:
+    """The debate may end before its last round (see ``early_stop``)."""
+    return early_stop(state, settings) is not None
 
 
 def convergence_due(state: DebateState, settings: RunSettings) -> bool:

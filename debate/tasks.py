@@ -14,7 +14,7 @@ from dialectic.configs.settings import RunSettings
 from dialectic.debate import ceiling, history, ledger
 from dialectic.debate.phases import CRITIQUE, JUDGE_SUMMARY, SUMMARIZE, SYNTHESIZE, Phase
 from dialectic.debate.state import AgentTask, ClarifyTask, Contribution, DebateState, Summary
-from dialectic.prompts import PLACEHOLDER, embed
+from dialectic.prompts import embed, places
 from dialectic.prompts.requirements import requirements_list
 
 
@@ -107,7 +107,7 @@ def _materials(phase: Phase, state: DebateState, settings: RunSettings, agent_id
 
 def uses(settings: RunSettings, agent_id: str, phase: Phase, placeholder: str) -> bool:
     """Whether the agent's template for the phase places this value."""
-    return placeholder in PLACEHOLDER.findall(settings.template(agent_id, phase.template))
+    return places(settings.template(agent_id, phase.template), placeholder)
 
 
 def _task(state: DebateState, *, agent_id: str, **fields: object) -> AgentTask:

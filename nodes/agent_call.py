@@ -47,9 +47,7 @@ def system_prompt(ctx: DebateContext, agent_id: str, phase: Phase) -> str:
     template = ctx.settings.template(agent_id, "system")
     system = prompts.render(template, {"agent_name": member.name, "role": member.role})
     perspective = ctx.settings.perspective(agent_id)
-    if perspective and "perspective" not in prompts.PLACEHOLDER.findall(
-        ctx.settings.template(agent_id, phase.template)
-    ):
+    if perspective and not prompts.places(ctx.settings.template(agent_id, phase.template), "perspective"):
         system = f"{system.rstrip()}\n\n{perspective}"
     return system
 
@@ -209,11 +207,7 @@ def contribute(
     ctx = runtime.context
     member = ctx.member(task.agent_id)
     text = ctx.settings.template(task.agent_id, template or phase.template)
-    if (
-        phase.material == "proposal_and_critiques"
-        and task.material
-        and "proposal" not in prompts.PLACEHOLDER.findall(text)
-    ):
+    if phase.material == "proposal_and_critiques" and task.material and not prompts.places(text, "proposal"):
         # A task that carries the agent's current design apart (one stored by an earlier version,
         # retried on resume) while the template reads it from the history: shown apart all the same.
         text += "\n## Your current proposal\n\n{proposal}\n"

@@ -143,8 +143,5 @@ def judge(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]
         confidence=confidence,
         synthesized_by=member.id,
     )
-    if course.issues_settled(state, ctx.settings):
-        stop_reason = "issues"  # no open ledger item of the condition's severity was left
-    else:
-        stop_reason = "consensus" if course.consensus_reached(state, ctx.settings) else "rounds"
+    stop_reason = course.early_stop(state, ctx.settings) or "rounds"
     return {"final_solution": solution, "usage": [usage], "stop_reason": stop_reason}

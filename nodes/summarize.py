@@ -22,7 +22,7 @@ def summarize(task: AgentTask, runtime: Runtime[DebateContext]) -> dict[str, Any
     limits = ctx.settings.summarization(task.agent_id)
     phase = of_call(SUMMARIZE.node, task.agent_id, ctx.settings.judge.id)
     template = ctx.settings.template(task.agent_id, phase.template)
-    if task.material and "material" not in prompts.PLACEHOLDER.findall(template):
+    if task.material and not prompts.places(template, "material"):
         # A task whose material the template has no place for (one stored by an earlier version,
         # retried on resume): the material goes after the template all the same.
         template = prompts.with_material(template)

@@ -119,6 +119,11 @@ def allowed_placeholders(phase: str) -> frozenset[str]:
     return _COMMON | frozenset(PLACEHOLDER.findall(template))
 
 
+def places(template: str, name: str) -> bool:
+    """Whether the template has a ``{name}`` placeholder."""
+    return name in PLACEHOLDER.findall(template)
+
+
 def unknown_placeholders(template: str, phase: str) -> list[str]:
     allowed = allowed_placeholders(phase)
     return sorted({name for name in PLACEHOLDER.findall(template) if name not in allowed})
@@ -134,9 +139,9 @@ def with_material(template: str) -> str:
     """A summary template that names no ``{material}`` gets it appended under a heading (and the
     previous summary, unless it places that too): a plain-text prompt file still has something
     to summarize."""
-    if "material" in PLACEHOLDER.findall(template):
+    if places(template, "material"):
         return template
-    previous = "" if "previous_summary" in PLACEHOLDER.findall(template) else "{previous_summary}"
+    previous = "" if places(template, "previous_summary") else "{previous_summary}"
     return f"{template.rstrip()}\n{previous}\n## Material to summarize\n\n{{material}}\n"
 
 

@@ -23,6 +23,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -182,10 +183,8 @@ class OfflineChatModel(BaseChatModel):
     ) -> dict[str, Any]:
         """An object for the schema, in the voice the call's metadata asks for (any other
         structured call gets valid values made up from the schema)."""
-        user = _prompt(messages)
-        parts = text.sections(user)
-        problem = parts.get("Problem", user)
-        role = str(meta.get(META_ROLE, "generalist"))
+        asked = _Asked.of(meta, messages)
+        user, parts, problem, role = asked.user, asked.parts, asked.problem, asked.role
         speaks_as = meta.get(META_SPEAKS_AS)
         if speaks_as == "synthesis":
             ledger = _section_like(parts, "Issue ledger", "")
@@ -207,11 +206,8 @@ class OfflineChatModel(BaseChatModel):
         return value
 
     def _text(self, meta: dict[str, Any], messages: list[BaseMessage], rng: Any) -> str:
-        user = _prompt(messages)
-        parts = text.sections(user)
-        problem = parts.get("Problem", user)
-        role = str(meta.get(META_ROLE, "generalist"))
-        agent = str(meta.get(META_AGENT, "agent"))
+        asked = _Asked.of(meta, messages)
+        user, parts, problem, role, agent = asked.user, asked.parts, asked.problem, asked.role, asked.agent
         phase = str(meta.get(META_PHASE, ""))
         speaks_as = meta.get(META_SPEAKS_AS)
         if phase in ("evaluate", "compare"):
@@ -220,9 +216,9 @@ class OfflineChatModel(BaseChatModel):
             seed = text.seeded(self.model_name, agent, phase, str(meta.get(META_ROUND, 1)), user)
             return text.evaluation(user, seed) if phase == "evaluate" else text.comparison(user, seed)
         if speaks_as == "critique":
-            return self._critique(meta, messages, rng)
+            return self._critique(asked, meta, messages, rng)
         if speaks_as == "refinement":
-            return self._refinement(meta, messages, rng)
+            return self._refinement(asked, meta, messages, rng)
         if speaks_as == "summary":
             limit = _max_length(user)
             history = parts.get("Your history in this debate", "")
@@ -234,13 +230,9 @@ class OfflineChatModel(BaseChatModel):
             return text.summarize(role, agent, material, previous, limit, rng)
         return text.propose(role, agent, problem, rng)
 
-    def _critique(self, meta: dict[str, Any], messages: list[BaseMessage], rng: Any) -> str:
+    def _critique(self, asked: _Asked, meta: dict[str, Any], messages: list[BaseMessage], rng: Any) -> str:
         """The prose critique, then the ledger block when the call asks for one."""
-        user = _prompt(messages)
-        parts = text.sections(user)
-        problem = parts.get("Problem", user)
-        role = str(meta.get(META_ROLE, "generalist"))
-        agent = str(meta.get(META_AGENT, "agent"))
+        user, parts, problem, role, agent = asked.user, asked.parts, asked.problem, asked.role, asked.agent
         target = str(meta.get(META_TARGET, "the author"))
         design = _section_like(parts, "Proposal by", "")
         prose, points = text.critique_points(role, agent, target, problem, design, rng)
@@ -250,17 +242,14 @@ class OfflineChatModel(BaseChatModel):
             role, agent, meta.get(META_TARGET), _round(meta), problem, design, points, parts, user
         )
 
-    def _refinement(self, meta: dict[str, Any], messages: list[BaseMessage], rng: Any) -> str:
+    def _refinement(self, asked: _Asked, meta: dict[str, Any], messages: list[BaseMessage], rng: Any) -> str:
         """The revised design, changed where it accepts ledger items, then the ledger block when
         the call asks for one."""
-        user = _prompt(messages)
-        parts = text.sections(user)
-        problem = parts.get("Problem", user)
-        role = str(meta.get(META_ROLE, "generalist"))
+        parts, problem = asked.parts, asked.problem
         current = parts.get("Your current proposal") or _current_design(
             parts.get("Your history in this debate", "")
         )
-        asked = ledger.asks_for(_everything(messages), "responses") or ledger.OPEN in parts
+        wanted = ledger.asks_for(_everything(messages), "responses") or ledger.OPEN in parts
         answers = (
             ledger.answers(
                 ledger.listed(parts.get(ledger.OPEN, "")),
@@ -268,12 +257,12 @@ class OfflineChatModel(BaseChatModel):
                 text.topic_words(problem)[0],
                 text.design_elements(current),
             )
-            if asked
+            if wanted
             else []
         )
         prose = text.refine(
-            role,
-            str(meta.get(META_AGENT, "agent")),
+            asked.role,
+            asked.agent,
             problem,
             current,
             parts.get("Critiques you received", ""),
@@ -281,7 +270,7 @@ class OfflineChatModel(BaseChatModel):
             adopted=[answer.adopted for answer in answers if answer.adopted],
             amendments=ledger.amendments(current, answers),
         )
-        return prose + ledger.refinement_block(answers) if asked else prose
+        return prose + ledger.refinement_block(answers) if wanted else prose
 
     def _log(self, event: str, meta: dict[str, Any], usage: dict[str, int] | None) -> None:
         if not self.call_log:
@@ -303,6 +292,29 @@ class OfflineChatModel(BaseChatModel):
             os.write(fd, line)
         finally:
             os.close(fd)
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """What a text call's prompt and metadata say, read once for every kind of reply."""
+
+    user: str
+    parts: dict[str, str]
+    problem: str
+    role: str
+    agent: str
+
+    @classmethod
+    def of(cls, meta: dict[str, Any], messages: list[BaseMessage]) -> _Asked:
+        user = _prompt(messages)
+        parts = text.sections(user)
+        return cls(
+            user,
+            parts,
+            parts.get("Problem", user),
+            str(meta.get(META_ROLE, "generalist")),
+            str(meta.get(META_AGENT, "agent")),
+        )
 
 
 def _prompt(messages: list[BaseMessage]) -> str:
