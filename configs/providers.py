@@ -26,6 +26,9 @@ class ProviderSpec:
     # Keyword arguments that differ from the common ones (api_key, base_url, timeout and
     # max_retries=0, our retry layer being the only one); None drops one the class lacks.
     arguments: Mapping[str, Any] = field(default_factory=dict)
+    # Its prompt cache serves only what a request marks (Anthropic's ``cache_control``
+    # breakpoints); the others cache any repeated prefix by themselves.
+    cache_breakpoints: bool = False
 
 
 OFFLINE = "offline"  # the built-in simulated model: no package, no key, no network
@@ -64,6 +67,7 @@ PROVIDERS: dict[str, ProviderSpec] = {
             "ANTHROPIC_API_KEY",
             "ANTHROPIC_BASE_URL",
             price_id="anthropic",
+            cache_breakpoints=True,
         ),
         ProviderSpec(
             "google_genai",

@@ -109,6 +109,7 @@ class CallUsage(_Value):
     # Of input_tokens, those the provider served from its prompt cache (billed at its cache
     # rate). Not ``cached``: that is a whole reply replayed from our own response cache.
     cached_input_tokens: int = 0
+    cache_write_input_tokens: int = 0  # of input_tokens, written to that cache (billed above the input rate)
     cached: bool = False
     attempts: int = 1
     cost_usd: float | None = None  # None: the model's price is unknown

@@ -19,6 +19,7 @@ from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
 from dialectic import prompts
+from dialectic.configs.providers import PROVIDERS
 from dialectic.debate import ceiling
 from dialectic.debate.context import DebateContext
 from dialectic.debate.history import section
@@ -70,14 +71,16 @@ def ask(
     turns: Sequence[ToolStep] = (),
     tools: Sequence[BaseTool] = (),
     closing: str | None = None,
+    shared: int = 0,
 ) -> llm.Reply:
     """One text call by ``agent_id`` in ``phase``, with its progress events (``event`` adds
     fields to them). A call using tools goes on after its ``turns`` so far, may call ``tools``,
-    and gets ``closing`` as a last message."""
+    and gets ``closing`` as a last message. ``shared``: the length of ``user``'s shared part
+    (``prompts.shared_length``), marked for providers that cache only marked prefixes."""
     ctx = runtime.context
     call = llm.Call(agent_id, phase.name, round_number, target, phase.speaks_as)
     described = _describe(call, event)
-    messages = [*llm.messages_for(system_prompt(ctx, call.agent_id, phase), user), *replay(turns)]
+    messages = [*_messages(ctx, call, phase, user, shared), *replay(turns)]
     if closing:
         messages.append(HumanMessage(content=closing))
     _over_ceiling(runtime, call, messages)
@@ -104,12 +107,13 @@ def ask_structured(
     schema: type[T],
     *,
     event: dict[str, Any] | None = None,
+    shared: int = 0,
 ) -> tuple[T, CallUsage]:
     """One structured call (a validated ``schema`` instance), with its progress events."""
     ctx = runtime.context
     call = llm.Call(agent_id, phase.name, round_number, None, phase.speaks_as)
     described = _describe(call, event)
-    messages = llm.messages_for(system_prompt(ctx, call.agent_id, phase), user)
+    messages = _messages(ctx, call, phase, user, shared)
     _over_ceiling(runtime, call, messages)
     runtime.stream_writer({"event": "call_started", **described})
     value, usage = llm.complete_structured(
@@ -132,11 +136,19 @@ def ask_structured(
     return value, usage
 
 
+def _messages(ctx: DebateContext, call: llm.Call, phase: Phase, user: str, shared: int) -> list[BaseMessage]:
+    """The call's system and user messages; for a provider that caches only what a request marks,
+    marked at the end of the system prompt and of the user message's shared part."""
+    system = system_prompt(ctx, call.agent_id, phase)
+    marks = PROVIDERS.get(ctx.member(call.agent_id).provider)
+    return llm.messages_for(system, user, shared=shared if marks and marks.cache_breakpoints else None)
+
+
 def _over_ceiling(runtime: Runtime[DebateContext], call: llm.Call, messages: Sequence[BaseMessage]) -> None:
     """A warning when a prompt is larger than debate.maxPromptTokens after all: the material the
     ceiling cannot summarise away (the final designs, the critiques of one round) outgrew it."""
     limit = runtime.context.settings.config.debate.maxPromptTokens
-    size = sum(ceiling.tokens(str(m.content)) for m in messages)
+    size = sum(ceiling.tokens(llm.text_of(m)) for m in messages)
     if size > limit:
         runtime.stream_writer(
             {
@@ -211,7 +223,9 @@ def contribute(
         # A task that carries the agent's current design apart (one stored by an earlier version,
         # retried on resume) while the template reads it from the history: shown apart all the same.
         text += "\n## Your current proposal\n\n{proposal}\n"
-    user = prompts.render(text, template_values(task, ctx))
+    values = template_values(task, ctx)
+    user = prompts.render(text, values)
+    shared = prompts.shared_length(text, values)
     with_block = ledger_block.wanted(task, phase)
     if with_block:
         user += ledger_block.prompt_part(ctx, task, phase)
@@ -229,6 +243,7 @@ def contribute(
             turns=task.turns,
             tools=tools,
             closing=closing,
+            shared=shared,
         )
 
     reply = call(

@@ -108,23 +108,30 @@ def judge(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]
     ctx = runtime.context
     member = ctx.settings.judge
     proposals = final_proposals(state)
-    user = prompts.render(
-        ctx.settings.template(member.id, SYNTHESIZE.template),
-        {
-            "problem": prompts.embed(state["problem"]),
-            "clarifications": history.clarifications_text(state.get("clarifications", [])),
-            "notes": history.notes_text(state, None),
-            "debate": debate_text(state, ctx),
-            "final_proposals": history.proposals_text(
-                [p.model_copy(update={"content": prompts.embed(p.content)}) for p in proposals]
-            ),
-            "requirements": requirements_list(state["problem"]),
-            "agent_name": member.name,
-            "perspective": perspective_section(ctx, member.id),
-            "ledger": ledger_section(state, ctx),
-        },
+    template = ctx.settings.template(member.id, SYNTHESIZE.template)
+    values = {
+        "problem": prompts.embed(state["problem"]),
+        "clarifications": history.clarifications_text(state.get("clarifications", [])),
+        "notes": history.notes_text(state, None),
+        "debate": debate_text(state, ctx),
+        "final_proposals": history.proposals_text(
+            [p.model_copy(update={"content": prompts.embed(p.content)}) for p in proposals]
+        ),
+        "requirements": requirements_list(state["problem"]),
+        "agent_name": member.name,
+        "perspective": perspective_section(ctx, member.id),
+        "ledger": ledger_section(state, ctx),
+    }
+    user = prompts.render(template, values)
+    synthesis, usage = ask_structured(
+        runtime,
+        SYNTHESIZE,
+        member.id,
+        state["round"],
+        user,
+        Synthesis,
+        shared=prompts.shared_length(template, values),
     )
-    synthesis, usage = ask_structured(runtime, SYNTHESIZE, member.id, state["round"], user, Synthesis)
     confidence = synthesis.confidence
     if synthesis.unfulfilledMajorRequirements:
         confidence = min(confidence, UNFULFILLED_CONFIDENCE_CAP)

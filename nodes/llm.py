@@ -85,8 +85,27 @@ class Reply:
     tool_calls: tuple[ToolCall, ...] = ()  # the calls the model made, when it was given tools
 
 
-def messages_for(system: str, user: str) -> list[BaseMessage]:
-    return [SystemMessage(content=system), HumanMessage(content=user)]
+# Marks the end of a prefix a provider's prompt cache should keep (Anthropic's 5-minute cache).
+CACHE_BREAKPOINT = {"type": "ephemeral"}
+
+
+def messages_for(system: str, user: str, *, shared: int | None = None) -> list[BaseMessage]:
+    """The system and user messages of a call. ``shared``: for a provider that caches only marked
+    prefixes, the length of the user message's shared part (``prompts.shared_length``); the
+    system message (the same for every call) and that part are each marked as a prefix to keep."""
+    if shared is None:
+        return [SystemMessage(content=system), HumanMessage(content=user)]
+    blocks: list[str | dict[str, Any]] = [
+        {"type": "text", "text": user[:shared], "cache_control": CACHE_BREAKPOINT}
+    ]
+    if shared < len(user):
+        blocks.append({"type": "text", "text": user[shared:]})
+    if not user[:shared].strip():  # nothing shared (an empty block is an API error)
+        blocks = [{"type": "text", "text": user}]
+    return [
+        SystemMessage(content=[{"type": "text", "text": system, "cache_control": CACHE_BREAKPOINT}]),
+        HumanMessage(content=blocks),
+    ]
 
 
 def complete(
@@ -112,7 +131,7 @@ def complete(
         runnable = model.bind_tools(list(tools))
     message = _invoke(runnable, messages, member, call, attempt, gate)
     calls = tuple(getattr(message, "tool_calls", None) or ()) if tools else ()
-    return Reply(_text_of(message), _usage(member, call, [message], started, attempt), calls)
+    return Reply(text_of(message), _usage(member, call, [message], started, attempt), calls)
 
 
 def complete_structured(
@@ -157,7 +176,7 @@ def complete_structured(
                 *messages,
                 HumanMessage(
                     content=(
-                        f"Your previous reply could not be used:\n\n{_text_of(result['raw'])[:4000]}\n\n"
+                        f"Your previous reply could not be used:\n\n{text_of(result['raw'])[:4000]}\n\n"
                         f"It failed validation: {str(error)[:1000]}\n\n"
                         f"Reply again with only a valid {schema.__name__} object."
                     )
@@ -345,7 +364,7 @@ def describe_failure(exc: BaseException, member: AgentConfig, call: Call, attemp
     return f"{who}: provider failed{tries}: {detail}"
 
 
-def _text_of(message: Any) -> str:
+def text_of(message: Any) -> str:
     content = getattr(message, "content", "")
     if isinstance(content, list):
         return "".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content)
@@ -355,17 +374,21 @@ def _text_of(message: Any) -> str:
 def _usage(
     member: AgentConfig, call: Call, messages: list[AIMessage], started: float, attempts: int
 ) -> CallUsage:
-    input_tokens = output_tokens = cached_input_tokens = 0
+    input_tokens = output_tokens = cached_input_tokens = written = 0
     for message in messages:
         usage = getattr(message, "usage_metadata", None) or {}
         input_tokens += int(usage.get("input_tokens", 0))
         output_tokens += int(usage.get("output_tokens", 0))
         cached_input_tokens += prompt_cache_hits(message)
+        written += prompt_cache_writes(message)
     cached_input_tokens = min(cached_input_tokens, input_tokens)
+    written = min(written, input_tokens - cached_input_tokens)
     cached = is_cached(messages)
     return CallUsage(
         cached=cached,
-        cost_usd=0.0 if cached else call_cost(member, input_tokens, output_tokens, cached_input_tokens),
+        cost_usd=0.0
+        if cached
+        else call_cost(member, input_tokens, output_tokens, cached_input_tokens, written),
         agent_id=call.agent_id,
         phase=call.phase,
         round=call.round,
@@ -374,6 +397,7 @@ def _usage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         cached_input_tokens=cached_input_tokens,
+        cache_write_input_tokens=written,
         latency_ms=int((time.monotonic() - started) * 1000),
         attempts=attempts,
     )
@@ -390,3 +414,15 @@ def prompt_cache_hits(message: AIMessage) -> int:
         return int(details["cache_read"])
     raw = (getattr(message, "response_metadata", None) or {}).get("token_usage") or {}
     return int(raw.get("prompt_cache_hit_tokens") or 0)
+
+
+def prompt_cache_writes(message: AIMessage) -> int:
+    """Prompt tokens of one reply written to the provider's prompt cache (billed above the input
+    rate: Anthropic's ``cache_creation_input_tokens``, which LangChain names ``cache_creation``,
+    or splits by lifetime into ``ephemeral_5m_input_tokens``/``ephemeral_1h_input_tokens``)."""
+    usage = getattr(message, "usage_metadata", None) or {}
+    details = usage.get("input_token_details") or {}
+    by_lifetime = sum(
+        int(details.get(key) or 0) for key in ("ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens")
+    )
+    return by_lifetime or int(details.get("cache_creation") or 0)

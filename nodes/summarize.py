@@ -26,24 +26,24 @@ def summarize(task: AgentTask, runtime: Runtime[DebateContext]) -> dict[str, Any
         # A task whose material the template has no place for (one stored by an earlier version,
         # retried on resume): the material goes after the template all the same.
         template = prompts.with_material(template)
-    user = prompts.render(
-        template,
-        {
-            "problem": task.problem,
-            "requirements": requirements_list(task.problem),
-            "clarifications": task.clarifications,
-            "notes": task.notes,
-            "perspective": perspective_section(ctx, task.agent_id),
-            "history": task.history,
-            "previous_summary": section("Your previous summary", task.previous_summary),
-            "material": task.material,
-            "critiques": task.critiques,
-            "max_length": limits.maxLength,
-            "agent_name": member.name,
-            "role": member.role,
-        },
+    values = {
+        "problem": task.problem,
+        "requirements": requirements_list(task.problem),
+        "clarifications": task.clarifications,
+        "notes": task.notes,
+        "perspective": perspective_section(ctx, task.agent_id),
+        "history": task.history,
+        "previous_summary": section("Your previous summary", task.previous_summary),
+        "material": task.material,
+        "critiques": task.critiques,
+        "max_length": limits.maxLength,
+        "agent_name": member.name,
+        "role": member.role,
+    }
+    user = prompts.render(template, values)
+    reply = ask(
+        runtime, phase, task.agent_id, task.round, user, shared=prompts.shared_length(template, values)
     )
-    reply = ask(runtime, phase, task.agent_id, task.round, user)
     text = prompts.cap_at_sentence(reply.text, limits.maxLength)
     summary = Summary(
         agent_id=task.agent_id,

@@ -150,6 +150,27 @@ def render(template: str, values: Mapping[str, object]) -> str:
     return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), template)
 
 
+# The material a member's calls share, whatever the phase or target (its name and role too):
+# prompts place it first, so a provider's prompt cache serves it to every later call.
+SHARED_PLACEHOLDERS = frozenset(
+    {"problem", "requirements", "clarifications", "notes", "perspective", "history", "agent_name", "role"}
+)
+
+
+def shared_length(template: str, values: Mapping[str, object]) -> int:
+    """Characters of ``render(template, values)`` before its call-specific part: up to the line
+    of the first placeholder that is not shared material (the template's own text before it,
+    fixed instructions, is shared too; a user's template may place call-specific material early).
+    0 when the template places no shared material before it."""
+    cut, end = len(template), None
+    for match in PLACEHOLDER.finditer(template):
+        if match.group(1) not in SHARED_PLACEHOLDERS:
+            cut = max(end or 0, template.rfind("\n", 0, match.start()) + 1)
+            break
+        end = match.end()
+    return 0 if end is None else len(render(template[:cut], values))
+
+
 _HEADING = re.compile(r"^(#{1,6})(?=\s)")
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")

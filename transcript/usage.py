@@ -25,6 +25,10 @@ def _add(bucket: dict[str, Any], call: CallUsage, cost: float | None) -> None:
     bucket["cachedCalls"] += int(call.cached)
     bucket["inputTokens"] += call.input_tokens
     bucket["cachedInputTokens"] += call.cached_input_tokens
+    if call.cache_write_input_tokens:  # only providers with explicit cache breakpoints write
+        bucket["cacheWriteInputTokens"] = (
+            bucket.get("cacheWriteInputTokens", 0) + call.cache_write_input_tokens
+        )
     bucket["outputTokens"] += call.output_tokens
     bucket["totalTokens"] += call.input_tokens + call.output_tokens
     if cost is None or bucket["costUsd"] is None:
@@ -52,6 +56,13 @@ def summarize_usage(calls: Iterable[CallUsage]) -> dict[str, Any]:
 
 def cached_input_note(bucket: Mapping[str, Any], number: Callable[[int], str] = "{:,}".format) -> str:
     """`` (N cached)`` after a bucket's input tokens when a provider's prompt cache served part
-    of them, else nothing. The bucket may come from a debate file: anything but a count is none."""
+    of them (``, M written to cache`` when part was written to it), else nothing. The bucket may
+    come from a debate file: anything but a count is none."""
+    parts = []
     cached = bucket.get("cachedInputTokens")
-    return f" ({number(cached)} cached)" if isinstance(cached, int) and cached > 0 else ""
+    if isinstance(cached, int) and cached > 0:
+        parts.append(f"{number(cached)} cached")
+    written = bucket.get("cacheWriteInputTokens")
+    if isinstance(written, int) and written > 0:
+        parts.append(f"{number(written)} written to cache")
+    return f" ({', '.join(parts)})" if parts else ""

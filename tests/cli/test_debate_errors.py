@@ -214,16 +214,16 @@ def test_bad_config(cli, isolated: Path):
             ),
             Case(
                 "provider whose integration is not installed",
-                run("anthropic.json"),
+                run("mistral.json"),
                 4,
                 (
-                    "provider 'anthropic' (a1)",
-                    "langchain_anthropic",
-                    "pip install 'dialectic-debate[anthropic]'",
+                    "provider 'mistralai' (a1)",
+                    "langchain_mistralai",
+                    "pip install 'dialectic-debate[mistralai]'",
                 ),
                 files={
-                    "anthropic.json": config_text(
-                        agent("a1", "architect", provider="anthropic"), agent("a2", "kiss")
+                    "mistral.json": config_text(
+                        agent("a1", "architect", provider="mistralai"), agent("a2", "kiss")
                     )
                 },
             ),

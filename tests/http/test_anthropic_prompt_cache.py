@@ -1,0 +1,138 @@
+"""Anthropic's prompt cache end to end over real HTTP: the real ``langchain_anthropic.ChatAnthropic``
+(and the ``anthropic`` client under it), built by Dialectic's factory, against a loopback Messages
+API (tests/http/anthropic_server.py) that, like Anthropic's, caches only prefixes a request marks
+with ``cache_control``. A whole debate marks the end of its system prompt and of the shared part
+of each user message (problem, perspective, history and the phase's fixed instructions), so the
+calls after the first of each agent are served from the cache; the tokens read from and written
+to the cache are recorded per call and priced at genai-prices' cache rates."""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("langchain_anthropic")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from anthropic_server import AnthropicServer
+from conftest import load_server_module
+
+PROBLEM = "Design a URL shortener. It must handle 1,000 new links per second, and links must never collide."
+MODEL = "claude-sonnet-4-5"
+ROLES = ("architect", "security", "kiss")
+
+
+def reply(body: dict[str, Any], prompt: str) -> str:
+    """A design in prose with the ledger block the prompt asks for; for a structured call, JSON
+    valid against its schema (the test server's generators)."""
+    stub = load_server_module()
+    rng = random.Random(len(prompt))
+    output = (body.get("output_config") or {}).get("format") or {}
+    if output.get("type") == "json_schema":
+        return json.dumps(stub.instance_from_schema(output["schema"], rng))
+    return "## Design\n\nA key-value store behind a stateless service.\n" + stub.ledger_block(prompt, rng)
+
+
+@pytest.fixture
+def anthropic_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[AnthropicServer]:
+    server = AnthropicServer(reply)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+    yield server
+    server.stop()
+
+
+def agent(agent_id: str, role: str) -> dict[str, Any]:
+    return {"id": agent_id, "name": agent_id, "role": role, "model": MODEL, "provider": "anthropic"}
+
+
+def marked(block: dict[str, Any]) -> bool:
+    return block.get("cache_control") == {"type": "ephemeral"}
+
+
+def test_a_debate_marks_its_shared_prefixes_and_prices_cache_reads_and_writes(anthropic_api):
+    from dialectic.providers.pricing import table_cost
+    from dialectic.runner.inputs import prepare_settings
+    from dialectic.runner.run import start_debate
+
+    document = {
+        "agents": [agent(f"agent-{role}", role) for role in ROLES],
+        "judge": agent("judge-main", "generalist"),
+        "debate": {"rounds": 1, "summarization": {"enabled": False}},
+    }
+    Path("debate-config.json").write_text(json.dumps(document))
+    settings, _ = prepare_settings(None, roles=None, rounds=None, offline=False)
+    result = start_debate(PROBLEM, settings, debate_id="anthropic-cache")
+    assert result.status == "completed", result.message
+
+    bodies = anthropic_api.bodies
+    assert len(bodies) == 13  # 3 proposals, 6 critiques, 3 refinements, 1 synthesis
+    for body in bodies:
+        # the system prompt, the same for every call, is one marked block
+        assert [marked(b) for b in body["system"]] == [True]
+        first, *rest = body["messages"][0]["content"]
+        assert marked(first) and not any(marked(b) for b in rest)
+        assert first["text"].startswith("## Problem")
+    critiques = [b["messages"][0]["content"] for b in bodies if "## Proposal by" in json.dumps(b)]
+    assert len(critiques) == 6
+    for shared, tail in critiques:
+        # the critic's shared part ends with its fixed instructions; the target's design follows
+        assert "## Your task" in shared["text"] and "## Proposal by" not in shared["text"]
+        assert tail["text"].lstrip().startswith("## Proposal by")
+
+    usages = anthropic_api.usages
+    # each critic's second critique reads what its first wrote: at least the shared part
+    assert sum(1 for u in usages if u["cache_read_input_tokens"] > 0) >= 3 + 6
+    record = result.record.dump()
+    total = record["usage"]["total"]
+    read = sum(u["cache_read_input_tokens"] for u in usages)
+    written = sum(u["cache_creation_input_tokens"] for u in usages)
+    assert total["cachedInputTokens"] == read > 0
+    assert total["cacheWriteInputTokens"] == written > 0
+    # LangChain's input tokens (and ours) count every prompt token, cached or written or not
+    assert total["inputTokens"] == sum(
+        u["input_tokens"] + u["cache_read_input_tokens"] + u["cache_creation_input_tokens"] for u in usages
+    )
+    priced = [
+        table_cost(
+            MODEL,
+            "anthropic",
+            u["input_tokens"] + u["cache_read_input_tokens"] + u["cache_creation_input_tokens"],
+            u["output_tokens"],
+            u["cache_read_input_tokens"],
+            u["cache_creation_input_tokens"],
+        )
+        for u in usages
+    ]
+    assert total["costUsd"] == pytest.approx(sum(p or 0.0 for p in priced))
+    uncached = sum(
+        table_cost(
+            MODEL,
+            "anthropic",
+            u["input_tokens"] + u["cache_read_input_tokens"] + u["cache_creation_input_tokens"],
+            u["output_tokens"],
+        )
+        or 0.0
+        for u in usages
+    )
+    assert total["costUsd"] != pytest.approx(uncached)  # reads cost a tenth, writes a quarter more
+
+
+def test_providers_that_cache_any_prefix_get_plain_messages():
+    from dialectic.nodes.llm import messages_for
+
+    system, user = messages_for("You review designs.", "## Problem\n\nX\n\n## Proposal by B\n\nY")
+    assert system.content == "You review designs." and isinstance(user.content, str)
+
+
+def test_a_prompt_without_shared_material_is_one_block_with_no_empty_mark():
+    from dialectic.nodes.llm import messages_for
+
+    _, user = messages_for("You review designs.", "Only call-specific text.", shared=0)
+    assert user.content == [{"type": "text", "text": "Only call-specific text."}]
