@@ -910,6 +910,89 @@ def graph_command(
     return 0
 
 
+@app.command(
+    "serve",
+    epilog=(
+        "Examples:  dialectic serve --offline  |  dialectic serve --port 0 --db debates/dialectic.sqlite  |  "
+        "dialectic serve --host 0.0.0.0 --token SECRET"
+    ),
+)
+def serve_command(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on; any but loopback needs a token.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port (0: any free port, printed).")] = 8000,
+    db: Db = None,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "-c", "--config", help="Config of new debates. Default: ./debate-config.json, else built-in."
+        ),
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Debates use the built-in simulated model: no key, no network.")
+    ] = False,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            help="Token every request must carry (generated when --host is not loopback). Env: DIALECTIC_TOKEN.",
+        ),
+    ] = None,
+    env_file: EnvFile = None,
+    trust_config: TrustConfig = False,
+) -> int:
+    """Serve the web page: start, watch, steer, stop, resume and read debates in a browser."""
+    import os
+
+    try:
+        from dialectic.web.serve import serve
+    except ImportError as exc:
+        if exc.name not in ("fastapi", "uvicorn", "starlette"):
+            raise  # a bug in dialectic.web, not a missing extra
+        from dialectic.errors import ConfigError
+
+        raise ConfigError(
+            f"dialectic serve needs the web extra ({exc.name} is missing): pip install 'dialectic-debate[web]'"
+        ) from exc
+    from dialectic.runner import inputs
+    from dialectic.web.forms import ServerOptions
+
+    console = _stderr()
+    _warn(console, inputs.load_env_file(env_file))
+    if config is not None:  # checked now, not at the first debate
+        checked = inputs.prepare_settings(
+            config, roles=None, rounds=None, offline=True, trust_config=trust_config
+        )
+        _warn(console, checked[1])
+    options = ServerOptions(db=db, config=config, offline=offline, trust_config=trust_config)
+    serve(
+        options,
+        host=host,
+        port=port,
+        token=token or os.environ.get("DIALECTIC_TOKEN") or None,
+        say=lambda line: _plain(console, line),
+    )
+    return 0
+
+
+@app.command(
+    "feedback",
+    epilog="Examples:  dialectic feedback deb-20250101-120000-ab12 up  |  dialectic feedback deb-1 down",
+)
+def feedback_command(
+    debate_id: Annotated[str, typer.Argument(help="The id of the debate.", show_default=False)],
+    verdict: Annotated[str, typer.Argument(help="up or down.", show_default=False)],
+) -> int:
+    """Save your thumbs up or down on a debate (userFeedback 1 or -1 in its JSON)."""
+    from dialectic.runner.feedback import parse_verdict, set_feedback
+
+    value = parse_verdict(verdict)
+    path = set_feedback(debate_id, value)
+    _plain(_stderr(), f"feedback {'up' if value == 1 else 'down'} saved in {path}")
+    return 0
+
+
 def main() -> None:
     """Console entry point: every error is one line on stderr and the exit code of spec §1.6."""
     verbose = any(arg in ("-v", "--verbose") for arg in sys.argv[1:])

@@ -1,0 +1,1 @@
+"""dialectic serve: the web face of the runner, store and checkpoints the CLI uses."""
