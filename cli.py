@@ -993,6 +993,68 @@ def feedback_command(
     return 0
 
 
+@app.command(
+    "batch",
+    epilog=(
+        "Examples:  dialectic batch sweep.yaml --offline  |  dialectic batch sweep.yaml --parallel 8 --max-cost 20  |  "
+        "dialectic batch sweep.yaml --ray auto --db postgresql://…"
+    ),
+)
+def batch_command(
+    sweep_file: Annotated[
+        str, typer.Argument(help="The sweep (YAML or JSON): problems, arms, repeats, evaluator.")
+    ],
+    parallel: Annotated[
+        int, typer.Option("--parallel", "-j", min=1, max=256, help="Debates at once (local).")
+    ] = 4,
+    db: Db = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Every debate, baseline and evaluator on the simulated model.")
+    ] = False,
+    max_cost: Annotated[
+        float | None,
+        typer.Option("--max-cost", help="Budget of the whole batch in USD: no job starts past it."),
+    ] = None,
+    out: Annotated[
+        str | None,
+        typer.Option("--out", help="Results folder (default: <sweep name>-results beside the sweep file)."),
+    ] = None,
+    ray: Annotated[
+        bool,
+        typer.Option(
+            "--ray",
+            help="--ray [ADDRESS]: the debates as Ray tasks on a cluster (ray://host:10001, auto; default: RAY_ADDRESS, else a local cluster); "
+            "needs a PostgreSQL --db.",
+        ),
+    ] = False,
+    ray_address: Annotated[
+        str | None, typer.Argument(help="With --ray: the cluster's address.", show_default=False)
+    ] = None,
+    env_file: EnvFile = None,
+    verbose: Verbose = False,
+    trust_config: TrustConfig = False,
+) -> int:
+    """Run a sweep of debates (problems × arms × repeats) with a compute-matched baseline; score, compare, plot."""
+    from dialectic.batch.cli import run_batch, split_ray_address
+    from dialectic.runner import inputs
+
+    sweep_file, ray_at = split_ray_address(sweep_file, ray_address, ray)
+    console = _stderr()
+    _warn(console, inputs.load_env_file(env_file))
+    return run_batch(
+        console,
+        Path(sweep_file),
+        db=db,
+        parallel=parallel,
+        offline=offline,
+        max_cost=max_cost,
+        out=out,
+        ray=ray_at,
+        verbose=verbose,
+        trust_config=trust_config,
+    )
+
+
 def main() -> None:
     """Console entry point: every error is one line on stderr and the exit code of spec §1.6."""
     verbose = any(arg in ("-v", "--verbose") for arg in sys.argv[1:])

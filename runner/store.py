@@ -355,6 +355,16 @@ def _not_a_store(shown: Path, exc: Exception) -> InputError:
 # --- PostgreSQL -------------------------------------------------------------------------------
 
 
+# How the server notices that a lock's holder is gone without closing its connection (its
+# machine lost, a network cut: a killed process's kernel closes it, which the server sees at
+# once): TCP keepalive probes from the server's side after this long idle, this often, this many
+# unanswered. Only the server's probes free the lock (PostgreSQL's default waits the OS's two
+# hours); libpq's own keepalives_* probe from the client's side, which holds nothing. In all:
+# a lost holder's lock is freed within LOCK_KEEPALIVE_SECONDS.
+_KEEPALIVE_IDLE, _KEEPALIVE_INTERVAL, _KEEPALIVE_COUNT = 30, 10, 3
+LOCK_KEEPALIVE_SECONDS = _KEEPALIVE_IDLE + _KEEPALIVE_INTERVAL * _KEEPALIVE_COUNT
+
+
 class _AdvisoryLocks:
     """Session advisory locks, one connection per held lock: PostgreSQL releases them when the
     holder's connection ends, whichever machine it ran on. The owner is noted in a small table."""
@@ -367,18 +377,38 @@ class _AdvisoryLocks:
     def _key(debate_id: str) -> int:
         return zlib.crc32(f"dialectic:{debate_id}".encode()) - 2**31
 
-    def acquire(self, debate_id: str, owner: Owner) -> Any:
-        conn = self.connect(self.url, autocommit=True)
-        locked = conn.execute("SELECT pg_try_advisory_lock(%s)", (self._key(debate_id),)).fetchone()[0]
-        if not locked:
+    def _lock_connection(self) -> Any:
+        """A connection to hold a lock on, probed by the server while it sits idle (the settings
+        are the session's own; over a Unix socket PostgreSQL ignores them, as there is no host
+        to lose)."""
+        conn = self.connect(self.url, autocommit=True, connect_timeout=10)
+        try:
+            conn.execute(
+                "SELECT set_config('tcp_keepalives_idle', %s, false), "
+                "set_config('tcp_keepalives_interval', %s, false), set_config('tcp_keepalives_count', %s, false)",
+                (str(_KEEPALIVE_IDLE), str(_KEEPALIVE_INTERVAL), str(_KEEPALIVE_COUNT)),
+            )
+        except BaseException:
             conn.close()
-            return None
-        conn.execute(
-            "INSERT INTO dialectic_owners (thread_id, owner) VALUES (%s, %s) "
-            "ON CONFLICT (thread_id) DO UPDATE SET owner = EXCLUDED.owner",
-            (debate_id, json.dumps(owner.__dict__)),
-        )
+            raise
         return conn
+
+    def acquire(self, debate_id: str, owner: Owner) -> Any:
+        conn = self._lock_connection()
+        try:
+            locked = conn.execute("SELECT pg_try_advisory_lock(%s)", (self._key(debate_id),)).fetchone()[0]
+            if locked:
+                conn.execute(
+                    "INSERT INTO dialectic_owners (thread_id, owner) VALUES (%s, %s) "
+                    "ON CONFLICT (thread_id) DO UPDATE SET owner = EXCLUDED.owner",
+                    (debate_id, json.dumps(owner.__dict__)),
+                )
+                return conn
+        except BaseException:
+            conn.close()  # closing frees the lock too
+            raise
+        conn.close()
+        return None
 
     def release(self, handle: Any) -> None:
         handle.close()

@@ -1,0 +1,1 @@
+"""dialectic batch: sweeps of debates, scored and compared with a compute-matched baseline."""
