@@ -7,6 +7,7 @@ checkpoints, and nothing scored is scored again."""
 from __future__ import annotations
 
 import statistics
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -57,6 +58,9 @@ class SweepRunner:
         self.records = {key: r for key, r in state.all("jobs").items() if key in keys}
         self._check_unchanged(jobs)
         self.budget_hit = False
+        # Scoring is spent from the batch's budget too (this run's and earlier runs').
+        self.evaluation_cost = spent(state.all("scores")) + spent(state.all("comparisons"))
+        self._cost_lock = threading.Lock()
 
     def run(self, progress: SweepProgress, control: RunControl) -> SweepResult:
         self.progress, self.control = progress, control
@@ -71,8 +75,11 @@ class SweepRunner:
     def _stopped(self) -> bool:
         return self.control.drain_requested or self.budget_hit
 
+    def _spent(self) -> float:
+        return spent(self.records) + self.evaluation_cost
+
     def _over_budget(self) -> bool:
-        return self.options.max_cost is not None and spent(self.records) >= self.options.max_cost
+        return self.options.max_cost is not None and self._spent() >= self.options.max_cost
 
     # --- jobs ----------------------------------------------------------------------------------
 
@@ -104,8 +111,7 @@ class SweepRunner:
                 "fingerprint": job.fingerprint,
             }
             self.state.put("jobs", job.key, records[job.key])
-            cost = spent(records)
-            self.progress.finished(outcome, cost)
+            self.progress.finished(outcome, self._spent())
             if self._over_budget():
                 self.budget_hit = True
             if self._stopped:
@@ -219,11 +225,13 @@ class SweepRunner:
         self, kind: str, key: str, made_of: str, make: Callable[[], dict[str, Any]]
     ) -> Callable[[], None]:
         """An evaluation whose result is recorded as soon as it is in; one that fails is a
-        warning (the rerun tries it again), never the end of the sweep; after Ctrl-C none
-        starts (the rerun makes them)."""
+        warning (the rerun tries it again), never the end of the sweep; after Ctrl-C or once
+        the budget is spent none starts (the rerun makes them)."""
 
         def run() -> None:
-            if self.control.drain_requested:
+            if self._over_budget():
+                self.budget_hit = True
+            if self._stopped:
                 return
             try:
                 value = make()
@@ -231,6 +239,8 @@ class SweepRunner:
                 self.progress.say(f"warning: {kind} of {key} failed: {exc}")
                 return
             self.state.put(kind, key, {**value, "fingerprint": made_of})
+            with self._cost_lock:
+                self.evaluation_cost += float(value.get("cost") or 0.0)
 
         return run
 
@@ -269,7 +279,7 @@ class SweepRunner:
         if self.budget_hit:
             return SweepResult(
                 ExitCode.PAUSED,
-                f"the batch's budget of ${self.options.max_cost:g} is spent (${spent(records):.4f}); "
+                f"the batch's budget of ${self.options.max_cost:g} is spent (${self._spent():.4f}); "
                 f"{max(missing, 0)} job(s) not run: rerun with a higher --max-cost to continue",
                 files,
             )

@@ -42,6 +42,7 @@ def score(
         "metrics": {key: stats.mean for key, stats in table.stats.items()},
         "overall": table.stats[OVERALL.key].mean,
         "by_evaluator": by_evaluator,
+        "cost": table.cost_usd,
     }
 
 
@@ -74,4 +75,5 @@ def compare(
         "contradictions": tally.contradictions,
         "pairs": tally.pairs,
         "result": {"A": "win", "B": "loss", "tie": "tie"}[tally.winner],
+        "cost": comparison.cost_usd,
     }

@@ -1,14 +1,14 @@
 """Pydantic models of the evaluator config file (spec §5), compatible with the TypeScript tool's
 ``eval_config.json``: ``{"agents": [{id, name, model, provider, systemPromptPath?,
 userPromptPath?, timeout?, enabled?}]}``, plus this tool's ``baseUrl``, ``apiKeyEnv`` and
-``maxRetries``. Unknown keys are forgiven with a warning, as in the debate config (unless strict)."""
+``maxRetries`` and ``price`` (as a debate agent's). Unknown keys are forgiven with a warning, as in the debate config (unless strict)."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from dialectic.configs.providers import OFFLINE
-from dialectic.configs.schema import MAX_RETRIES, MAX_TIMEOUT_SECONDS, AgentConfig, ApiKeyEnv, Provider
+from dialectic.configs.schema import MAX_RETRIES, MAX_TIMEOUT_SECONDS, AgentConfig, ApiKeyEnv, Price, Provider
 
 # Evaluators score, they do not create: a low temperature keeps repeated runs close.
 EVALUATOR_TEMPERATURE = 0.1
@@ -30,6 +30,7 @@ class EvaluatorConfig(BaseModel):
     baseUrl: str | None = Field(None, pattern=r"^https?://")
     apiKeyEnv: ApiKeyEnv | None = None
     maxRetries: int = Field(3, ge=0, le=MAX_RETRIES)
+    price: Price | None = None
 
     @field_validator("id", mode="before")
     @classmethod
@@ -49,6 +50,7 @@ class EvaluatorConfig(BaseModel):
             "baseUrl": self.baseUrl,
             "apiKeyEnv": self.apiKeyEnv,
             "maxRetries": self.maxRetries,
+            "price": self.price,
         }
         if self.timeout is not None:
             settings["timeoutSeconds"] = self.timeout / 1000

@@ -109,6 +109,7 @@ class Comparison:
     a_name: str
     b_name: str
     pairs: Sequence[Pair]
+    cost_usd: float = 0.0  # of the evaluator calls (those with a known price)
 
     @property
     def tally(self) -> Tally:

@@ -35,6 +35,7 @@ class ScoreTable:
     evaluators: int
     stats: Mapping[str, MetricStats]
     replies: Mapping[str, Sequence[JsonObject | None]]  # evaluator id -> reply per run
+    cost_usd: float = 0.0  # of the evaluator calls (those with a known price)
 
 
 def score_text(value: float | None, missing: str) -> str:

@@ -73,7 +73,7 @@ def score_debate(
     stats, warnings = aggregate(replies)
     for warning in warnings:
         _warn(notify, warning)
-    return ScoreTable(inputs.name, repeats, len(evaluators), stats, replies)
+    return ScoreTable(inputs.name, repeats, len(evaluators), stats, replies, _cost(outcomes))
 
 
 def compare_debates(
@@ -115,7 +115,7 @@ def compare_debates(
         )
     for failure in failures:
         _warn(notify, failure)
-    return Comparison(a.name, b.name, pairs)
+    return Comparison(a.name, b.name, pairs, _cost(outcomes))
 
 
 def score_prompt(evaluator: Evaluator, inputs: DebateInputs) -> Prompt:
@@ -237,6 +237,11 @@ def _run(
         elif part["type"] == "values":
             outcomes = list(part["data"].get("outcomes", []))
     return outcomes
+
+
+def _cost(outcomes: Sequence[EvaluationOutcome]) -> float:
+    """What the calls cost, priced as a debate's are; a model without a known price counts 0."""
+    return sum(o.usage.cost_usd or 0.0 for o in outcomes if o.usage is not None)
 
 
 def _first(failures: Sequence[str]) -> str:

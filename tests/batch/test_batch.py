@@ -365,6 +365,26 @@ def test_a_rerun_past_the_budget_starts_no_job(isolated: Path) -> None:
     assert len(more.ran) == 1
 
 
+def test_evaluations_are_spent_from_the_batch_budget(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dialectic.batch import scoring
+    from dialectic.errors import ExitCode
+
+    sweep = write_sweep(isolated, problems=1, repeats=1)
+    scored: list[str] = []
+
+    def score(evaluator: Path, json_path: str, **options: Any) -> dict[str, Any]:
+        scored.append(json_path)
+        return {"metrics": {}, "overall": 5.0, "by_evaluator": {}, "cost": 0.02}
+
+    monkeypatch.setattr(scoring, "score", score)
+    monkeypatch.setattr(scoring, "compare", lambda *args, **options: pytest.fail("compared past the budget"))
+    result = run_here(sweep, Scripted(every_job(cost=0.0)), max_cost=0.03, parallel=1)
+    assert result.exit_code == ExitCode.PAUSED and "spent ($0.0400)" in result.message
+    assert len(scored) == 2  # of 4 debates to score: the second spent it
+    again = run_here(sweep, Scripted(every_job(cost=0.0)), max_cost=0.03, parallel=1)
+    assert again.exit_code == ExitCode.PAUSED and len(scored) == 2  # earlier runs' scoring counts too
+
+
 def test_an_outcome_that_cannot_say_what_its_debate_spent_keeps_what_was_known(isolated: Path) -> None:
     sweep = write_sweep(isolated, problems=1, repeats=1, evaluator=False)
     run_here(sweep, Scripted(every_job(status="failed", cost=0.5, tokens=700)))

@@ -95,6 +95,22 @@ def test_compare_asks_each_evaluator_in_both_orders(tmp_path, debate):
     assert not [e for e in events if e["event"] == "warning"]
 
 
+def test_scoring_and_comparing_say_what_their_calls_cost(tmp_path, debate):
+    config = eval_config(tmp_path)
+    assert score_debate(config, debate).cost_usd == 0.0  # the offline model is free
+    events = []
+    data = json.loads(config.read_text())
+    for agent in data["agents"]:
+        agent["price"] = {"inputPerMillion": 1000.0, "outputPerMillion": 2000.0}
+    config.write_text(json.dumps(data))
+    table = score_debate(config, debate, repeats=2, on_event=events.append)
+    tokens = [e["tokens"] for e in events if e["event"] == "call_finished"]
+    assert len(tokens) == 4 and table.cost_usd > sum(tokens) * 1000 / 1e6  # output costs more
+    assert table.cost_usd < sum(tokens) * 2000 / 1e6
+    comparison = compare_debates(config, debate, debate)
+    assert comparison.cost_usd > 0 and comparison.cost_usd != table.cost_usd
+
+
 class RejectsResponseFormat(BaseChatModel):
     """A server that answers 400 to any response format and fenced JSON otherwise."""
 
