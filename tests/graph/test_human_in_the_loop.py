@@ -5,6 +5,7 @@ and notes that reach every later prompt."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -105,17 +106,28 @@ def finished_calls(log: Path) -> list[dict[str, Any]]:
 def test_every_agent_asks_at_once_and_the_graph_pauses_with_ids_unique_across_agents(
     call_log: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setenv("DIALECTIC_OFFLINE_LATENCY_MS", "100")
+    # All three clarify calls must be in flight at once: each waits at a barrier for the other
+    # two (calls made one after another would break it, and the debate would fail to ask).
+    from dialectic.providers.offline import OfflineChatModel
+
+    barrier = threading.Barrier(3, timeout=60)
+    log = OfflineChatModel._log
+
+    def meeting(self: OfflineChatModel, event: str, meta: dict[str, Any], usage: Any) -> None:
+        log(self, event, meta, usage)
+        if event == "start":
+            barrier.wait()
+
+    monkeypatch.setattr(OfflineChatModel, "_log", meeting)
     debate = Harness(make_settings())
     asked = questions(debate.start())
+    assert not barrier.broken
     assert [q["id"] for q in asked] == [f"q{n}" for n in range(1, len(asked) + 1)]
     assert {q["agentId"] for q in asked} == {"agent-architect", "agent-performance", "agent-kiss"}
     assert debate.run.graph.get_state(debate.run.config).next == ("ask_user",)
     calls = finished_calls(call_log)
     assert sorted(c["agent"] for c in calls) == ["agent-architect", "agent-kiss", "agent-performance"]
     assert {(c["phase"], c["round"]) for c in calls} == {("clarify", 0)}  # the judge asks nothing
-    starts = [c for c in map(json.loads, call_log.read_text().splitlines()) if c["event"] == "start"]
-    assert max(s["time"] for s in starts) < min(c["time"] for c in calls)  # all three in flight at once
 
 
 def test_answers_by_id_reach_every_later_prompt_missing_ones_are_na(prompts: list[dict[str, Any]]):
