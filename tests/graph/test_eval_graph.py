@@ -2,7 +2,7 @@
 and the evaluate node's handling of replies and servers."""
 
 import json
-import time
+import threading
 
 import pytest
 from langchain_core.language_models import BaseChatModel
@@ -53,10 +53,21 @@ def test_every_evaluator_runs_every_repeat(tmp_path, debate):
 
 
 def test_evaluators_run_concurrently(tmp_path, debate, monkeypatch):
-    monkeypatch.setenv("DIALECTIC_OFFLINE_LATENCY_MS", "300")
-    started = time.monotonic()
-    score_debate(eval_config(tmp_path, 4), debate)
-    assert time.monotonic() - started < 0.9  # one after another would take 1.2 s
+    # Each of the four calls waits at a barrier for the other three: calls made one after
+    # another would break it, and every evaluator would fail.
+    from dialectic.providers.offline import OfflineChatModel
+
+    barrier = threading.Barrier(4, timeout=60)
+    log = OfflineChatModel._log
+
+    def meeting(self, event, meta, usage):
+        log(self, event, meta, usage)
+        if event == "start":
+            barrier.wait()
+
+    monkeypatch.setattr(OfflineChatModel, "_log", meeting)
+    table = score_debate(eval_config(tmp_path, 4), debate)
+    assert not barrier.broken and all(runs[0] is not None for runs in table.replies.values())
 
 
 def test_a_failed_evaluator_is_skipped_with_a_warning(tmp_path, debate, monkeypatch):

