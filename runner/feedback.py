@@ -10,7 +10,7 @@ from typing import Any
 
 from dialectic.errors import InputError
 from dialectic.runner.store import debate_json_path
-from dialectic.transcript.files import write_atomic
+from dialectic.transcript.files import editing, write_atomic
 
 VERDICTS = {"up": 1, "down": -1}
 
@@ -28,13 +28,16 @@ def set_feedback(debate_id: str, verdict: int) -> Path:
     if verdict not in (1, -1):
         raise InputError(f"feedback must be 1 (up) or -1 (down) (got {verdict!r})")
     path = debate_json_path(debate_id)
-    data = _read(path)
-    if data is None:
+    if not path.is_file():
         raise InputError(
             f"no debate file for {debate_id!r} at {path.resolve()}; `dialectic list` shows the debates"
         )
-    data["userFeedback"] = verdict
-    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    with editing(path):  # a run saving this JSON meanwhile keeps the verdict, and vice versa
+        data = _read(path)
+        if data is None:
+            raise InputError(f"{path.resolve()} is not a readable debate file; `dialectic show {debate_id}`")
+        data["userFeedback"] = verdict
+        write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     return path
 
 

@@ -35,7 +35,7 @@ from dialectic.errors import ExitCode, InputError, ProviderError
 from dialectic.runner import store as stores
 from dialectic.runner.feedback import kept_feedback
 from dialectic.transcript.export import to_record, with_pending_questions
-from dialectic.transcript.files import reconcile_status, write_record
+from dialectic.transcript.files import editing, reconcile_status, write_record
 from dialectic.transcript.schema import DebateRecord
 
 if TYPE_CHECKING:
@@ -206,8 +206,9 @@ class DebateRun:
             record.suspendedAt = record.updatedAt
             if isinstance(waiting, ClarificationPause):
                 record.clarifications = with_pending_questions(record.clarifications, waiting.questions)
-        record.userFeedback = kept_feedback(self.json_path)  # a reader's verdict outlives a resume
-        write_record(self.json_path, record)
+        with editing(self.json_path):
+            record.userFeedback = kept_feedback(self.json_path)  # a reader's verdict outlives a resume
+            write_record(self.json_path, record)
         return record
 
     def execute(self, graph_input: Any) -> DebateResult:

@@ -11,6 +11,7 @@ import json
 import os
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,23 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+@contextlib.contextmanager
+def editing(path: Path) -> Iterator[None]:
+    """While held, no other process or thread edits a file of ``path``'s folder through here: a
+    read-modify-write (feedback) and a run's save of the same JSON cannot lose each
+    other's change. An flock on the folder itself: no lock file beside the debates, and it is
+    released when its holder dies."""
+    import fcntl
+
+    make_private_dirs(path.parent)
+    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def write_record(path: Path, record: DebateRecord) -> None:
     write_atomic(path, json.dumps(record.dump(), indent=2, ensure_ascii=False) + "\n")
 
@@ -102,7 +120,9 @@ def reconcile_status(path: Path, status: str) -> None:
 
 
 def mark_status(path: Path, status: str) -> None:
-    """Set the status of a saved debate file in place (used when a run is cut short)."""
+    """Set the status of a saved debate file in place (used when a run is cut short). Not under
+    ``editing``: a second Ctrl-C calls this from a signal handler, maybe while its own thread
+    holds that lock in a save, and it must not wait on itself."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
