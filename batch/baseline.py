@@ -186,7 +186,14 @@ def run_baseline(job: Job, db: str, *, control: RunControl | None = None) -> Job
 
     from dialectic.errors import ProviderError
     from dialectic.runner import store as stores
-    from dialectic.runner.run import check_providers, thread_config, utc_now, warm_up
+    from dialectic.runner.run import (
+        BASELINE_KEY,
+        CREATED_KEY,
+        check_providers,
+        thread_config,
+        utc_now,
+        warm_up,
+    )
     from dialectic.transcript.export import to_record
     from dialectic.transcript.files import write_record
 
@@ -202,13 +209,13 @@ def run_baseline(job: Job, db: str, *, control: RunControl | None = None) -> Job
         metadata = dict(snapshot.metadata or {})
         if snapshot.created_at is not None and metadata.get(JOB_KEY) != job.fingerprint:
             raise made_otherwise(job, store.url)
-        created = str(metadata.get("dialectic_created_at") or utc_now())
+        created = str(metadata.get(CREATED_KEY) or utc_now())
         config = {
             **config,
             "recursion_limit": 2 * MAX_CYCLES + 8,  # draft, cycles of two steps, finish
             "metadata": {
-                "dialectic_created_at": created,
-                "dialectic_baseline": job.baseline,
+                CREATED_KEY: created,
+                BASELINE_KEY: job.baseline,
                 JOB_KEY: job.fingerprint,
             },
         }

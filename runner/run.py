@@ -49,6 +49,7 @@ Respond = Callable[[list[Pause], bool], Mapping[str, Any] | None]
 SETTINGS_KEY = "dialectic_settings"
 CREATED_KEY = "dialectic_created_at"
 PARENT_KEY = "dialectic_parent"
+BASELINE_KEY = "dialectic_baseline"  # a `dialectic batch` baseline's thread: not a debate
 
 
 def tools_notice(settings: RunSettings) -> str | None:
@@ -426,6 +427,11 @@ def read_stored(store: stores.Store, debate_id: str, *, required: bool = False) 
     if SETTINGS_KEY not in metadata:
         if not required:
             return None
+        if BASELINE_KEY in metadata:
+            raise InputError(
+                f"{debate_id!r} is the {metadata[BASELINE_KEY]} baseline of a `dialectic batch` sweep, not a "
+                f"debate: read its JSON (debates/{debate_id}.json); rerun the sweep to continue it"
+            )
         raise InputError(
             f"debate {debate_id!r} in {stores.redact(store.url)} was not written by dialectic (no settings)"
         )

@@ -119,6 +119,7 @@ def test_the_sweep_writes_table_summary_and_plots_its_rerun_makes_no_call_and_an
     assert "Traceback" not in done.stderr
     _check_outputs(isolated / "here")
     _check_win_loss_counts(isolated / "here")
+    _check_a_baseline_is_named_as_such(isolated / "here", cli_fork_server)
     # Moved (or another checkout sharing the store): the same sweep, its jobs done.
     moved = (isolated / "here").rename(isolated / "there")
     _check_rerun_makes_no_call(moved, cli_fork_server)
@@ -196,6 +197,24 @@ def _check_win_loss_counts(folder: Path) -> None:
         counts = expected.setdefault(row["arm"], [0, 0, 0])
         counts[("win", "loss", "tie").index(row["result"])] += 1
     assert _summary_counts((out / "summary.md").read_text()) == {arm: tuple(c) for arm, c in expected.items()}
+
+
+def _check_a_baseline_is_named_as_such(folder: Path, fork_server: Any) -> None:
+    """`dialectic show` of a baseline's id says what it is and where to read it."""
+    rows = _rows(folder / "panels-results" / "results.csv")
+    baseline = next(row["debate_id"] for row in rows if row["versus"])
+    env = _env(folder / "show.jsonl")
+    if fork_server is not None:
+        shown = fork_server.run(["show", baseline], folder, env, "", 120)
+        code, stderr = shown.code, shown.stderr
+    else:
+        ran = subprocess.run([_exe(), "show", baseline], cwd=folder, env=env, text=True, capture_output=True)
+        code, stderr = ran.returncode, ran.stderr
+    assert code == 2, stderr
+    assert stderr.splitlines() == [
+        f"error: {baseline!r} is the self-refine baseline of a `dialectic batch` sweep, not a debate: read its "
+        f"JSON (debates/{baseline}.json); rerun the sweep to continue it"
+    ]
 
 
 def _check_rerun_makes_no_call(folder: Path, fork_server: Any) -> None:
