@@ -88,7 +88,7 @@ class SweepRunner:
         todo = [job for job in jobs if not self._finished(records.get(job.key), job)]
         by_key = {job.key: job for job in todo}
         self.progress.skip(len(jobs) - len(todo))
-        if self._over_budget():  # spent by an earlier run: a rerun starts nothing either
+        if todo and self._over_budget():  # spent by an earlier run: a rerun starts nothing either
             self.budget_hit = True
         if not todo or self._stopped:
             return

@@ -225,7 +225,8 @@ def load_sweep(path: Path, *, offline: bool = False, trust_config: bool = False)
             *(
                 part
                 for e in evaluators
-                for part in (e.member.model_dump_json(), e.system_template, e.user_template)
+                # a price changes what scoring costs, not its scores: no rescoring for it
+                for part in (e.member.model_dump_json(exclude={"price"}), e.system_template, e.user_template)
             ),
         ),
     )

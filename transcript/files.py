@@ -65,13 +65,19 @@ def editing(path: Path) -> Iterator[None]:
     """While held, no other process or thread edits a file of ``path``'s folder through here: a
     read-modify-write (feedback) and a run's save of the same JSON cannot lose each
     other's change. An flock on the folder itself: no lock file beside the debates, and it is
-    released when its holder dies."""
+    released when its holder dies. Where a folder cannot be locked (NFS emulates flock with
+    byte-range locks, which a folder opened for reading cannot take; a folder that cannot be
+    read) the edit goes ahead unlocked, as it always did: a lost verdict beats a lost save."""
     import fcntl
 
-    make_private_dirs(path.parent)
-    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:  # (a folder not there yet: nothing to race with; the write makes it)
+        fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        yield
+        return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        with contextlib.suppress(OSError):  # unlockable here: unlocked, as above
+            fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # releases the lock
@@ -110,12 +116,12 @@ def reconcile_status(path: Path, status: str) -> None:
     """A file that says "running" when no process runs the debate (it was killed: nothing
     could mark it) gets the status its checkpoints show. Best effort: a file that cannot be
     read or written (a read-only copy) is left as it is."""
-    try:
-        said = json.loads(path.read_text(encoding="utf-8")).get("status")
-    except (OSError, ValueError, AttributeError):
-        return
-    if said == "running" and status != "running":
-        with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError), editing(path):  # a verdict given meanwhile is kept
+        try:
+            said = json.loads(path.read_text(encoding="utf-8")).get("status")
+        except (OSError, ValueError, AttributeError):
+            return
+        if said == "running" and status != "running":
             mark_status(path, status)
 
 

@@ -404,6 +404,41 @@ def test_evaluations_are_spent_from_the_batch_budget(isolated: Path, monkeypatch
     assert again.exit_code == ExitCode.PAUSED and len(scored) == 2  # earlier runs' scoring counts too
 
 
+def test_a_sweep_whose_last_evaluation_reached_the_budget_is_done_and_stays_done(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dialectic.batch import scoring
+    from dialectic.errors import ExitCode
+
+    sweep = write_sweep(isolated, problems=1, repeats=1)
+    made: list[str] = []
+
+    def score(evaluator: Path, json_path: str, **options: Any) -> dict[str, Any]:
+        made.append(json_path)
+        return {"metrics": {}, "overall": 5.0, "by_evaluator": {}, "cost": 0.01}
+
+    def compare(evaluator: Path, debate: str, baseline: str, **options: Any) -> dict[str, Any]:
+        made.append(debate)
+        return {
+            "a_wins": 1,
+            "b_wins": 0,
+            "ties": 0,
+            "contradictions": 0,
+            "pairs": 1,
+            "result": "win",
+            "cost": 0.01,
+        }
+
+    monkeypatch.setattr(scoring, "score", score)
+    monkeypatch.setattr(scoring, "compare", compare)
+    first = run_here(sweep, Scripted(every_job(cost=0.0)), max_cost=0.06, parallel=1)
+    assert first.exit_code == ExitCode.OK, first.message
+    assert len(made) == 6  # 4 scores, 2 comparisons: the last one reached the cap
+    again = run_here(sweep, Scripted(every_job(cost=0.0)), max_cost=0.06, parallel=1)
+    assert again.exit_code == ExitCode.OK, again.message  # nothing was left to stop
+    assert len(made) == 6
+
+
 def test_an_outcome_that_cannot_say_what_its_debate_spent_keeps_what_was_known(isolated: Path) -> None:
     sweep = write_sweep(isolated, problems=1, repeats=1, evaluator=False)
     run_here(sweep, Scripted(every_job(status="failed", cost=0.5, tokens=700)))
