@@ -467,7 +467,6 @@ def test_sigkill_inside_a_tool_loop_then_resume_repeats_no_finished_turn(isolate
     in_flight = [e for e in first_run if e["ended"] is None]
     assert any(map(second_turn_of_architect, in_flight))
     first_ids = {e["id"] for e in first_run}
-    in_flight_ids = {e["id"] for e in in_flight}
     llm_server.set(latency_ms=0)
     llm_server.release()  # the held requests are answered to a process that is gone
     assert llm_server.wait_for(lambda log: all(e["ended"] is not None for e in log), timeout=100)
@@ -490,8 +489,11 @@ def test_sigkill_inside_a_tool_loop_then_resume_repeats_no_finished_turn(isolate
 
     log = llm_server.requests()
     assert all(e["status"] == 200 for e in log)
-    # A reply counts if its process could read it: not one held past the kill.
-    received = Counter(call_key(e) for e in log if e["id"] not in in_flight_ids)
+    # A turn is finished once its process went on from it (sent the next turn of that call; a
+    # turn is checkpointed before the next is sent). A reply the server finished sending just
+    # before the kill may have died with the process unread: it may be asked again.
+    first_keys = {call_key(e) for e in first_run}
+    went_on = {key for key in first_keys if (key[0], key[1], key[2] + 1) in first_keys}
     sent = Counter(call_key(e) for e in log)
     # 2 agents x (propose, critique, refine) x 3 turns, and the judge's synthesis
     calls = Counter(key[:2] for key in sent)
@@ -499,10 +501,10 @@ def test_sigkill_inside_a_tool_loop_then_resume_repeats_no_finished_turn(isolate
     assert sorted(Counter(model for model, _ in calls).values()) == [1, 3, 3]
     assert {key[2] for key in sent if key[0] != AGENT_MODELS[2]} == {0, 1, 2}
     assert len(sent) == 6 * 3 + 1
-    assert all(count == 1 for count in received.values()), [k for k, n in received.items() if n > 1]
-    assert set(received) == set(sent)
-    # Sent twice: exactly the turns in flight at the kill, once before it and once by resume.
-    assert {key for key, n in sent.items() if n > 1} == {call_key(e) for e in in_flight}
+    assert went_on and all(sent[key] == 1 for key in went_on), [k for k in went_on if sent[k] > 1]
+    # Sent twice: the turns in flight at the kill, and none the first process went on from.
+    twice = {key for key, n in sent.items() if n > 1}
+    assert {call_key(e) for e in in_flight} <= twice <= first_keys - went_on
     assert all(n <= 2 for n in sent.values())
     assert any(e["id"] not in first_ids for e in log)
 
