@@ -23,41 +23,16 @@ Timings are wall-clock on this machine: on a loaded one, take the median of a fe
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "perf"
-SCRUBBED = (
-    "OPENROUTER_API_KEY",
-    "OPENROUTER_BASE_URL",
-    "DIALECTIC_DB",
-    "LANGSMITH_TRACING",
-    "LANGCHAIN_TRACING_V2",
-    "LANGSMITH_API_KEY",
-    "LANGCHAIN_API_KEY",
-)
-
-
-def load_server() -> Any:
-    """tests/http/llm_server.py, loaded from its path as tests/http/conftest.py does."""
-    spec = importlib.util.spec_from_file_location(
-        "dialectic_bench_llm_server", ROOT / "tests/http/llm_server.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from whole_process import FIXTURES, ROOT, SCRUBBED, load_server  # (bench/ is on sys.path)
 
 
 def fresh_database(url: str) -> str:

@@ -15,18 +15,15 @@ the cached figure is a lower bound of what a real provider would charge.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from dialectic.providers.pricing import table_cost
+from whole_process import FIXTURES, load_server  # (bench/ is on sys.path)
 
-ROOT = Path(__file__).resolve().parents[1]
-PERF = ROOT.parent / "shared" / "fixtures" / "perf"
+from dialectic.providers.pricing import table_cost
 
 
 def prices(bucket: dict[str, Any], model: str, provider: str) -> tuple[float | None, float | None]:
@@ -62,14 +59,7 @@ def _usd(value: float | None) -> str:
 
 def run_perf_debate(folder: Path) -> dict[str, Any]:
     """The 3 × 3 fixture debate against the test server with its prompt cache on; its usage."""
-    spec = importlib.util.spec_from_file_location(
-        "dialectic_bench_llm_server", ROOT / "tests/http/llm_server.py"
-    )
-    assert spec and spec.loader
-    server_module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = server_module
-    spec.loader.exec_module(server_module)
-    server = server_module.LLMServer("127.0.0.1", 0, prompt_cache=True, reply_tokens=400).start()
+    server = load_server().LLMServer("127.0.0.1", 0, prompt_cache=True, reply_tokens=400).start()
     try:
         os.chdir(folder)
         os.environ.update({"OPENAI_API_KEY": "bench-key", "OPENAI_BASE_URL": server.url})
@@ -77,9 +67,9 @@ def run_perf_debate(folder: Path) -> dict[str, Any]:
         from dialectic.runner.run import start_debate
 
         settings, _ = prepare_settings(
-            str(PERF / "debate-config.json"), roles=None, rounds=None, offline=False
+            str(FIXTURES / "debate-config.json"), roles=None, rounds=None, offline=False
         )
-        problem = (PERF / "problem.md").read_text()
+        problem = (FIXTURES / "problem.md").read_text()
         result = start_debate(problem, settings, debate_id="perf-3x3", db=str(folder / "bench.sqlite"))
         assert result.status == "completed", result.message
         served = sum(entry["cached_tokens"] for entry in server.log)
