@@ -3,6 +3,7 @@ and the OpenAI base URL points at a closed loopback port, so nothing can leave t
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -10,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,6 +153,29 @@ def cli(isolated: Path, cli_fork_server: Any) -> Callable[..., CliResult]:
 
 
 EVAL_SAVED_DEBATE = "saved-debate-2-agents-2-rounds.json"
+
+
+@pytest.fixture(scope="session")
+def new_postgres_database() -> Callable[[str], contextlib.AbstractContextManager[str]]:
+    """``with new_postgres_database("prefix") as url``: a fresh database on the server
+    DIALECTIC_TEST_POSTGRES names (the caller skips without one), dropped afterwards."""
+
+    @contextlib.contextmanager
+    def database(prefix: str) -> Iterator[str]:
+        import psycopg
+
+        server = os.environ["DIALECTIC_TEST_POSTGRES"]
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        base, _, _ = server.rpartition("/")
+        try:
+            yield f"{base}/{name}"
+        finally:
+            with psycopg.connect(server, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return database
 
 
 @pytest.fixture

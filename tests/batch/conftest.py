@@ -4,8 +4,8 @@ tests that need it are skipped without it)."""
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 
 import pytest
 
@@ -16,15 +16,8 @@ needs_postgres = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def postgres() -> Iterator[str]:
+def postgres(new_postgres_database: Callable[[str], AbstractContextManager[str]]) -> Iterator[str]:
     """A fresh PostgreSQL database for the module, dropped after it."""
-    import psycopg
-
     assert POSTGRES
-    name = f"dialectic_batch_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = POSTGRES.rpartition("/")
-    yield f"{base}/{name}"
-    with psycopg.connect(POSTGRES, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with new_postgres_database("dialectic_batch") as url:
+        yield url

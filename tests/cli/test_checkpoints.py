@@ -11,7 +11,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -27,21 +26,14 @@ def _exe() -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, isolated: Path):
+def store_url(request: pytest.FixtureRequest, isolated: Path, new_postgres_database: Any):
     if request.param == "sqlite":
         yield str(isolated / "store" / "debates.sqlite")
         return
     if not POSTGRES:
         pytest.skip("set DIALECTIC_TEST_POSTGRES to a PostgreSQL URL to run the PostgreSQL store tests")
-    import psycopg
-
-    name = f"dialectic_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = POSTGRES.rpartition("/")
-    yield f"{base}/{name}"
-    with psycopg.connect(POSTGRES, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with new_postgres_database("dialectic_test") as url:
+        yield url
 
 
 class Debate:
