@@ -53,6 +53,7 @@ Output = Annotated[
     str | None,
     typer.Option("-o", "--output", help="*.json: the full debate JSON; otherwise: the solution text."),
 ]
+DebateId = Annotated[str, typer.Argument(help="The id of the debate.", show_default=False)]
 ReportPath = Annotated[str | None, typer.Option("--report", help="Also write the Markdown report here.")]
 Timeout = Annotated[
     float | None, typer.Option("--timeout", help="Seconds each LLM call may take (all agents).")
@@ -478,7 +479,7 @@ def list_command(
 
 @app.command(epilog="Example:  dialectic show deb-20250101-120000-ab12 --history")
 def show(
-    debate_id: Annotated[str, typer.Argument(help="The id of the debate.", show_default=False)],
+    debate_id: DebateId,
     history: Annotated[
         bool, typer.Option("--history", help="Also list its checkpoints (fork points).")
     ] = False,
@@ -690,7 +691,7 @@ def report_command(
     epilog="Examples:  dialectic adr deb-20250101-120000-ab12 -o adr.md  |  dialectic adr deb-20250101-120000-ab12",
 )
 def adr_command(
-    debate_id: Annotated[str, typer.Argument(help="The id of the debate.", show_default=False)],
+    debate_id: DebateId,
     output: Annotated[
         str | None, typer.Option("-o", "--output", help="Write the ADR here instead of stdout.")
     ] = None,
@@ -981,7 +982,7 @@ def serve_command(
     epilog="Examples:  dialectic feedback deb-20250101-120000-ab12 up  |  dialectic feedback deb-1 down",
 )
 def feedback_command(
-    debate_id: Annotated[str, typer.Argument(help="The id of the debate.", show_default=False)],
+    debate_id: DebateId,
     verdict: Annotated[str, typer.Argument(help="up or down.", show_default=False)],
 ) -> int:
     """Save your thumbs up or down on a debate (userFeedback 1 or -1 in its JSON)."""
