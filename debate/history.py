@@ -219,18 +219,14 @@ def critiques_text(critiques: Sequence[Contribution]) -> str:
 
 
 def transcript_entries(contributions: Iterable[Contribution], after: Position, before: Position) -> list[str]:
-    """The debate between two positions as the judge reads it, one entry per contribution
-    (carried proposals left out)."""
-    entries = []
-    for c in contributions:
-        if c.carried or not after < c.position < before:
-            continue
-        if c.type == "critique":
-            title = f"Round {c.round}: {c.agent_id} critiques {c.target_agent_id or 'every peer'}"
-        else:
-            title = f"Round {c.round}: {c.type} by {c.agent_id} ({c.agent_role})"
-        entries.append(f"### {title}\n\n{c.content.strip()}\n")
-    return entries
+    """The debate between two positions as the judge reads it: the critiques. The designs are
+    left out: the judge reads each panelist's final design in full, which supersedes its earlier
+    ones (what changed and why, the critiques, the panel's summaries and the ledger say)."""
+    return [
+        f"### Round {c.round}: {c.agent_id} critiques {c.target_agent_id or 'every peer'}\n\n{c.content.strip()}\n"
+        for c in contributions
+        if c.type == "critique" and after < c.position < before
+    ]
 
 
 def transcript_text(contributions: Iterable[Contribution], before: Position) -> str:

@@ -72,9 +72,9 @@ def test_a_phase_s_30_critiques_are_in_flight_at_once(cli, isolated: Path, llm_s
         thread.join(timeout=300)
     assert max(e["in_flight"] for e in held) == CRITIQUES
     assert results and results[0].code == 0, results and results[0].stderr
-    # + refinements, the judge's summary (a round of 36 contributions and the ledger's 30 items
-    # would not fit in the synthesis's prompt), the synthesis
-    assert len(llm_server.log) == PROPOSALS + CRITIQUES + PROPOSALS + 2
+    # + refinements and the synthesis (the round's 30 critiques, the ledger and the final designs
+    # fit in its prompt: no summary of the judge's)
+    assert len(llm_server.log) == PROPOSALS + CRITIQUES + PROPOSALS + 1
 
 
 def test_a_provider_s_429s_beyond_its_limit_are_absorbed(cli, isolated: Path, llm_server):

@@ -288,7 +288,10 @@ def test_the_judge_summary_is_asked_for_once_per_round_over_a_long_transcript():
     state = debate_state(2, 2)
     [task] = tasks.judge_summary_tasks(state, settings, ending=True)
     assert (task.kind, task.agent_id, task.round, task.covers_through) == ("summarize", JUDGE, 2, (2, 1))
-    assert text(1, "a", "refinement") in task.material and text(2, "a", "critique", "b") in task.material
+    assert text(1, "a", "critique", "b") in task.material and text(2, "a", "critique", "b") in task.material
+    # The designs it leaves to the final proposals: each panelist's last one supersedes the rest.
+    designs = [text(r, a, kind) for r in (1, 2) for a in AGENTS for kind in ("proposal", "refinement")]
+    assert not any(design in task.material for design in designs)
     done = {**state, "summaries": [summary(JUDGE, 3, (2, 1))]}
     assert tasks.judge_summary_tasks(done, settings, ending=True) == []
     assert tasks.judge_summary_tasks(state, summarizing(rounds=2, threshold=1_000_000), ending=True) == []
