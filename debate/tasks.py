@@ -61,19 +61,20 @@ def phase_tasks(phase: Phase, state: DebateState, settings: RunSettings) -> list
                     target_agent_id=target,
                     material=material,
                     critiques=critiques,
-                    ledger=_ledger_text(phase, found, agent_id, target),
+                    ledger=_ledger_text(phase, found, agent_id, target, round_number),
                 )
             )
     return tasks
 
 
-def _ledger_text(phase: Phase, found: list[ledger.Item], agent_id: str, target: str | None) -> str:
+def _ledger_text(
+    phase: Phase, found: list[ledger.Item], agent_id: str, target: str | None, round_number: int
+) -> str:
     """The ledger items a call answers (a refinement: the open items against its author) or
     rules on (a critique: the critic's items whose answer awaits its verdict)."""
     if phase.block == "responses":
-        return history.section(
-            "Open items against your design", ledger.open_items_text(ledger.open_against(found, agent_id))
-        )
+        items = ledger.open_items_text(ledger.open_against(found, agent_id), round_number)
+        return history.section("Open items against your design", items)
     if phase.block == "findings":
         due = ledger.verdicts_due_text(ledger.awaiting_verdict(found, agent_id, target))
         return history.section(

@@ -31,7 +31,16 @@ def prompt_part(ctx: DebateContext, task: AgentTask, phase: Phase) -> str:
     """What the prompt ends with: the items, then the block's instructions."""
     assert phase.block is not None
     hint = " and the `target`, the id of the design it is about" if task.target_agent_id is None else ""
-    instructions = prompts.render(ctx.settings.template(task.agent_id, phase.block), {"target_hint": hint})
+    # Verdicts are asked for only when the call lists items of the critic's to rule on.
+    verdicts = (
+        "; and `verdicts`, one per item of yours listed above: `close` if the answer settles it, else "
+        "`reopen` with a new `argument`"
+        if task.ledger
+        else ""
+    )
+    instructions = prompts.render(
+        ctx.settings.template(task.agent_id, phase.block), {"target_hint": hint, "verdicts_hint": verdicts}
+    )
     return f"{task.ledger}{instructions}"
 
 

@@ -33,5 +33,5 @@ def major_requirements(problem: str) -> list[str]:
 def requirements_list(problem: str) -> str:
     items = major_requirements(problem)
     if not items:
-        return "- (The problem states no explicit must/shall requirement; cover its stated goals.)"
+        return "- (None stated as must/shall; cover the problem's goals.)"
     return "\n".join(f"- {item}" for item in items)

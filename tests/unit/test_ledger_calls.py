@@ -55,6 +55,31 @@ def test_a_critique_block_becomes_entries_and_leaves_the_prose(monkeypatch: pyte
     assert len(out["usage"]) == 1 and not [e for e in events if e["event"] == "warning"]
 
 
+def test_a_critique_is_asked_for_verdicts_only_when_it_lists_items_of_its_critic(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    script = Script(f"## Weaknesses\n\nOne broker.\n\n{FINDINGS}\n")
+    run(critique, critique_task(), script, monkeypatch)  # round 1: nothing to rule on yet
+    assert "`findings`" in str(script.prompts[0][-1].content)
+    assert "`verdicts`" not in str(script.prompts[0][-1].content)
+    item = LedgerEntry(
+        kind="raised", round=1, agent_id="a", target_agent_id="b", title="One broker", severity="major"
+    )
+    answer = LedgerEntry(
+        kind="response", round=1, agent_id="b", target_agent_id="b", item_id="I1", answer="rebutted"
+    )
+    state = debate_state(2, 1) | {"ledger": [item, answer]}
+    task = next(
+        t
+        for t in tasks.phase_tasks(CRITIQUE, state, make_settings(rounds=3))
+        if (t.agent_id, t.target_agent_id) == ("a", "b")
+    )
+    again = Script(f"## Weaknesses\n\nStill one broker.\n\n{FINDINGS}\n")
+    run(critique, task, again, monkeypatch)
+    prompt = str(again.prompts[0][-1].content)
+    assert "**I1**" in prompt and "`verdicts`, one per item of yours listed above" in prompt
+
+
 def test_an_unusable_block_gets_one_repair_call(monkeypatch: pytest.MonkeyPatch) -> None:
     script = Script("## Weaknesses\n\nOne broker.", FINDINGS)
     out, _ = run(critique, critique_task(), script, monkeypatch)
