@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from importlib.metadata import version
 from pathlib import Path
 
@@ -40,10 +42,20 @@ def test_no_arguments_still_print_help_with_the_new_options(cli):
         assert option in result.stdout
 
 
-def test_shell_completion_script_is_available(cli):
-    result = cli("--show-completion", "bash", env={"SHELL": "/bin/bash"})
-    assert result.code == 0, result.stderr
-    assert "_DIALECTIC_COMPLETE" in result.stdout and "complete " in result.stdout
+def test_shell_completion_script_is_available(isolated: Path):
+    # --show-completion names the shell it finds among the command's parent processes: run it as
+    # a real process under bash (through the fork server its parents are Python processes).
+    command = Path(sys.executable).parent / "dialectic"
+    ran = subprocess.run(
+        ["bash", "-c", f'"{command}" --show-completion; exit $?'],  # two commands: bash forks
+        cwd=isolated,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "_DIALECTIC_COMPLETE" in ran.stdout and "complete " in ran.stdout
 
 
 def test_completion_offers_the_commands(cli):
