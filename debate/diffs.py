@@ -58,10 +58,8 @@ def key(title: str) -> str:
     return " ".join(title.strip().lstrip("#").split()).lower()
 
 
-def sections(design: str) -> dict[str, tuple[str, str]]:
-    """A design's sections: key -> (title, body with whitespace normalised), in order. Text
-    before the first heading is the ``PREAMBLE`` section (when there is any); a title used twice
-    is one section."""
+def _split(design: str) -> dict[str, tuple[str, list[str]]]:
+    """A design's sections: key -> (title, lines), in order (``sections`` says how)."""
     lines = design.split("\n")
     code = code_lines(lines)
     found: dict[str, tuple[str, list[str]]] = {}
@@ -73,11 +71,24 @@ def sections(design: str) -> dict[str, tuple[str, str]]:
             found.setdefault(key(title), (title, []))
         else:
             found.setdefault(key(title), (title, []))[1].append(line)
+    return found
+
+
+def sections(design: str) -> dict[str, tuple[str, str]]:
+    """A design's sections: key -> (title, body with whitespace normalised), in order. Text
+    before the first heading is the ``PREAMBLE`` section (when there is any); a title used twice
+    is one section."""
     return {
         name: (shown, " ".join(" ".join(body).split()))
-        for name, (shown, body) in found.items()
+        for name, (shown, body) in _split(design).items()
         if name != PREAMBLE or any(part.strip() for part in body)
     }
+
+
+def section_text(design: str, title: str) -> str:
+    """The text of one section of a design as written ("": the design has no such section)."""
+    found = _split(design).get(key(title))
+    return "\n".join(found[1]).strip() if found else ""
 
 
 def diff(

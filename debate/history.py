@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from dialectic.debate import diffs
 from dialectic.debate.clarifications import NA
 from dialectic.debate.state import (
     AgentClarifications,
@@ -218,15 +219,27 @@ def critiques_text(critiques: Sequence[Contribution]) -> str:
     )
 
 
+# The section of a refinement where its author answers the critiques (the built-in refine
+# prompts ask for it).
+ANSWERS = "Response to Critiques"
+
+
 def transcript_entries(contributions: Iterable[Contribution], after: Position, before: Position) -> list[str]:
-    """The debate between two positions as the judge reads it: the critiques. The designs are
-    left out: the judge reads each panelist's final design in full, which supersedes its earlier
-    ones (what changed and why, the critiques, the panel's summaries and the ledger say)."""
-    return [
-        f"### Round {c.round}: {c.agent_id} critiques {c.target_agent_id or 'every peer'}\n\n{c.content.strip()}\n"
-        for c in contributions
-        if c.type == "critique" and after < c.position < before
-    ]
+    """The debate between two positions as the judge reads it: the critiques, and how each
+    author answered them. The designs themselves are left out: the judge reads each panelist's
+    final design in full, which supersedes its earlier ones."""
+    entries = []
+    for c in contributions:
+        if not after < c.position < before:
+            continue
+        if c.type == "critique":
+            target = c.target_agent_id or "every peer"
+            entries.append(f"### Round {c.round}: {c.agent_id} critiques {target}\n\n{c.content.strip()}\n")
+        elif c.type == "refinement" and (answers := diffs.section_text(c.content, ANSWERS)):
+            entries.append(
+                f"### Round {c.round}: {c.agent_id} answers the critiques of its design\n\n{answers}\n"
+            )
+    return entries
 
 
 def transcript_text(contributions: Iterable[Contribution], before: Position) -> str:

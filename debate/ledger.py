@@ -157,13 +157,11 @@ def _line(text: str, limit: int = 400) -> str:
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
-def open_items_text(found: Sequence[Item], round_number: int) -> str:
-    """The refinement's list of the open items against its author (empty: none). An item raised
-    in this round goes without its suggestion: the critique that raised it is in the same prompt."""
+def open_items_text(found: Sequence[Item]) -> str:
+    """The refinement's list of the open items against its author (empty: none)."""
     lines = []
     for item in found:
-        earlier = item.round < round_number and item.suggestion.strip()
-        suggestion = f" Suggested: {_line(item.suggestion)}" if earlier else ""
+        suggestion = f" Suggested: {_line(item.suggestion)}" if item.suggestion.strip() else ""
         lines.append(
             f"- **{item.id}** ({item.severity}, raised by {item.raised_by} in round {item.round}): "
             f"{_line(item.title)}.{suggestion}"

@@ -61,20 +61,19 @@ def phase_tasks(phase: Phase, state: DebateState, settings: RunSettings) -> list
                     target_agent_id=target,
                     material=material,
                     critiques=critiques,
-                    ledger=_ledger_text(phase, found, agent_id, target, round_number),
+                    ledger=_ledger_text(phase, found, agent_id, target),
                 )
             )
     return tasks
 
 
-def _ledger_text(
-    phase: Phase, found: list[ledger.Item], agent_id: str, target: str | None, round_number: int
-) -> str:
+def _ledger_text(phase: Phase, found: list[ledger.Item], agent_id: str, target: str | None) -> str:
     """The ledger items a call answers (a refinement: the open items against its author) or
     rules on (a critique: the critic's items whose answer awaits its verdict)."""
     if phase.block == "responses":
-        items = ledger.open_items_text(ledger.open_against(found, agent_id), round_number)
-        return history.section("Open items against your design", items)
+        return history.section(
+            "Open items against your design", ledger.open_items_text(ledger.open_against(found, agent_id))
+        )
     if phase.block == "findings":
         due = ledger.verdicts_due_text(ledger.awaiting_verdict(found, agent_id, target))
         return history.section(
@@ -203,7 +202,8 @@ def judge_summary_tasks(state: DebateState, settings: RunSettings, *, ending: bo
         limits = settings.summarization(judge.id)
         full = "\n".join([previous, *entries])
         due = limits.enabled and len(full) > limits.threshold
-        due = due or size + _synthesis_tokens(state, settings, reading) > ceiling.ceiling(settings)
+        synthesis = size + ceiling.tokens(previous) + _synthesis_tokens(state, settings, reading)
+        due = due or synthesis > ceiling.ceiling(settings)
     else:
         summarizing = {t.agent_id for t in summary_tasks(state, settings)}
         speakers = dict.fromkeys(c.agent_id for c in contributions)

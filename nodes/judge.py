@@ -122,6 +122,10 @@ def judge(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, Any]
         "perspective": perspective_section(ctx, member.id),
         "ledger": ledger_section(state, ctx),
     }
+    if not prompts.places(template, "final_proposals"):
+        # A user's template that reads only {debate}, which no longer shows designs: the final
+        # ones come with it.
+        values["debate"] = f"{values['debate']}\n\n### Final proposals\n\n{values['final_proposals']}"
     user = prompts.render(template, values)
     synthesis, usage = ask_structured(
         runtime,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
 import sys
 from importlib.metadata import version
@@ -47,7 +48,7 @@ def test_shell_completion_script_is_available(isolated: Path):
     # a real process under bash (through the fork server its parents are Python processes).
     command = Path(sys.executable).parent / "dialectic"
     ran = subprocess.run(
-        ["bash", "-c", f'"{command}" --show-completion; exit $?'],  # two commands: bash forks
+        ["bash", "-c", f"{shlex.quote(str(command))} --show-completion; exit $?"],  # two commands: bash forks
         cwd=isolated,
         capture_output=True,
         text=True,

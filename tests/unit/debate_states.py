@@ -150,19 +150,24 @@ class Script:
         self.prompts: list[list[Any]] = []
 
     def __call__(self, model: Any, member: Any, call: Any, messages: list[Any], **_: Any) -> Any:
-        from dialectic.debate.state import CallUsage
         from dialectic.nodes import llm
 
         self.prompts.append(messages)
         reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
-        usage = CallUsage(
-            agent_id=call.agent_id,
-            phase=call.phase,
-            round=call.round,
-            model="sim",
-            provider="offline",
-            input_tokens=10,
-            output_tokens=5,
-            latency_ms=0,
-        )
-        return llm.Reply(reply, usage)
+        return llm.Reply(reply, usage_of(call))
+
+
+def usage_of(call: Any) -> Any:
+    """A scripted call's usage: 10 tokens in, 5 out."""
+    from dialectic.debate.state import CallUsage
+
+    return CallUsage(
+        agent_id=call.agent_id,
+        phase=call.phase,
+        round=call.round,
+        model="sim",
+        provider="offline",
+        input_tokens=10,
+        output_tokens=5,
+        latency_ms=0,
+    )
