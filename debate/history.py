@@ -129,7 +129,7 @@ def history_material(
 def history_text(summary: Summary | None, entries: Sequence[Contribution], agent_id: str) -> str:
     parts = []
     if summary is not None:
-        parts.append(f"### Summary of your earlier contributions\n\n{summary.text.strip()}\n")
+        parts.append(f"### Summary of your earlier contributions\n\n{embed(summary.text.strip())}\n")
     designs = [e for e in entries if e.agent_id == agent_id and e.type in ("proposal", "refinement")]
     newest = designs[-1] if designs else None
     parts.extend(render_entry(entry, agent_id, current=entry is newest) for entry in entries)

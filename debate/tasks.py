@@ -246,7 +246,7 @@ def _summary_parts(
             notes=history.notes_text(state, None if member_id == settings.judge.id else member_id),
             history=told,
             critiques=critiques,
-            previous_summary=previous if number == 1 else "",
+            previous_summary=embed(previous) if number == 1 else "",
             material=embed("\n".join(group)),
             covers_through=(round_number, 1),
             before_chars=before_chars,

@@ -46,6 +46,13 @@ def test_the_latest_summary_in_force_is_used():
     assert history.latest_summary(summaries, "c", 5) is None
 
 
+def test_a_summary_in_a_history_keeps_its_headings_inside_the_prompts_sections():
+    # A model's summary may have its own "## " headings: they must not open sections of the prompt.
+    state = {"contributions": rounds(2), "summaries": [summary("a", 2, (1, 1), "## Design\n\nA QUEUE")]}
+    rendered = history.agent_history(state, "a", 2, (2, 1))
+    assert "\n#### Design\n\nA QUEUE" in rendered and "\n## Design" not in rendered
+
+
 def test_entries_a_summary_covers_are_not_repeated():
     state = {"contributions": rounds(2), "summaries": [summary("a", 2, (1, 1), "WHAT A DID IN ROUND ONE")]}
     found, entries = history.history_material(state, "a", 2, (2, 2))
