@@ -29,6 +29,13 @@ class ProviderSpec:
     # Its prompt cache serves only what a request marks (Anthropic's ``cache_control``
     # breakpoints); the others cache any repeated prefix by themselves.
     cache_breakpoints: bool = False
+    # Model-name prefixes it serves through such a cache all the same (OpenRouter passes the
+    # marks on to Anthropic's models and caches nothing of theirs without them).
+    breakpoint_models: tuple[str, ...] = ()
+
+    def marks_cache(self, model: str) -> bool:
+        """Whether a call to ``model`` marks the prefixes its provider's cache may keep."""
+        return self.cache_breakpoints or model.startswith(self.breakpoint_models)
 
 
 OFFLINE = "offline"  # the built-in simulated model: no package, no key, no network
@@ -58,6 +65,7 @@ PROVIDERS: dict[str, ProviderSpec] = {
             "https://openrouter.ai/api/v1",
             price_id="openrouter",
             arguments=_CHAT_COMPLETIONS,
+            breakpoint_models=("anthropic/",),
         ),
         ProviderSpec(
             "anthropic",

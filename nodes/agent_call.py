@@ -140,8 +140,10 @@ def _messages(ctx: DebateContext, call: llm.Call, phase: Phase, user: str, share
     """The call's system and user messages; for a provider that caches only what a request marks,
     marked at the end of the system prompt and of the user message's shared part."""
     system = system_prompt(ctx, call.agent_id, phase)
-    marks = PROVIDERS.get(ctx.member(call.agent_id).provider)
-    return llm.messages_for(system, user, shared=shared if marks and marks.cache_breakpoints else None)
+    member = ctx.member(call.agent_id)
+    spec = PROVIDERS.get(member.provider)
+    marks = spec is not None and spec.marks_cache(member.model)
+    return llm.messages_for(system, user, shared=shared if marks else None)
 
 
 def _over_ceiling(runtime: Runtime[DebateContext], call: llm.Call, messages: Sequence[BaseMessage]) -> None:

@@ -167,6 +167,45 @@ def test_openrouter_and_agent_base_url_over_http(cli, isolated: Path, llm_server
     )
 
 
+def test_openrouter_marks_the_cache_prefixes_of_anthropic_models_only(
+    cli, isolated: Path, llm_server_factory
+):
+    """OpenRouter caches an Anthropic model's prompt only where the request marks it (as Anthropic
+    does): calls to such a model mark the end of the system prompt and of the shared part of the
+    user message; calls to its other models stay plain text, byte for byte as before."""
+    claude, other = "anthropic/claude-3.5-haiku", "openai/gpt-4o-mini"
+    router = llm_server_factory(
+        api_key="or-key", models=[claude, other], record_bodies=True, prompt_cache=True
+    )
+    agents = [
+        agent("agent-architect", "architect", "openrouter", claude),
+        agent("agent-security", "security", "openrouter", other),
+    ]
+    write_config(isolated, agents, agent("judge-main", "generalist", "openrouter", other))
+    env = {"OPENROUTER_API_KEY": "or-key", "OPENROUTER_BASE_URL": router.url}
+    result = cli("debate", "-r", "1", "--id", "router-marks", PROBLEM, env=env)
+    assert result.code == 0, result.stderr
+
+    ephemeral = {"type": "ephemeral"}
+    for entry in router.log:
+        system, user = entry["body"]["messages"]
+        if entry["model"] == claude:
+            assert system["content"] == [
+                {"type": "text", "text": system["content"][0]["text"], "cache_control": ephemeral}
+            ]
+            assert (
+                user["content"][0]["cache_control"] == ephemeral
+                and "## Problem" in user["content"][0]["text"]
+            )
+            assert all("cache_control" not in block for block in user["content"][1:])
+        else:
+            assert isinstance(system["content"], str) and isinstance(user["content"], str)
+    assert Counter(e["model"] for e in router.log) == {claude: 3, other: 4}
+    # the marked prefix of the architect's later calls was served from the cache, and recorded
+    usage = saved(isolated, "router-marks")["usage"]["byAgent"]["agent-architect"]
+    assert usage.get("cachedInputTokens", 0) > 0
+
+
 def test_capped_debate_retries_transient_failures(cli, isolated: Path, llm_server):
     # 3 agents: 3 proposals + 6 critiques + 3 refinements + 1 synthesis, never more than 2 at once;
     # the first three requests fail with 429, 500 and 503 and are retried by nodes/llm.py
