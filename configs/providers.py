@@ -32,6 +32,10 @@ class ProviderSpec:
     # Model-name prefixes it serves through such a cache all the same (OpenRouter passes the
     # marks on to Anthropic's models and caches nothing of theirs without them).
     breakpoint_models: tuple[str, ...] = ()
+    # Whether its integration sends a mark on a tool result (langchain-openai strips a tool
+    # message's content down to plain text parts, so through it a tool loop marks the user's
+    # message instead).
+    tool_result_marks: bool = False
 
     def marks_cache(self, model: str) -> bool:
         """Whether a call to ``model`` marks the prefixes its provider's cache may keep."""
@@ -76,6 +80,7 @@ PROVIDERS: dict[str, ProviderSpec] = {
             "ANTHROPIC_BASE_URL",
             price_id="anthropic",
             cache_breakpoints=True,
+            tool_result_marks=True,
         ),
         ProviderSpec(
             "google_genai",

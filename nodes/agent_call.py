@@ -19,7 +19,7 @@ from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
 from dialectic import prompts
-from dialectic.configs.providers import PROVIDERS
+from dialectic.configs.providers import PROVIDERS, ProviderSpec
 from dialectic.debate import ceiling
 from dialectic.debate.context import DebateContext
 from dialectic.debate.history import section
@@ -83,6 +83,10 @@ def ask(
     messages = [*_messages(ctx, call, phase, user, shared), *replay(turns)]
     if closing:
         messages.append(HumanMessage(content=closing))
+    spec = _cache_marks(ctx, agent_id)
+    if tools and spec is not None:
+        # Another turn may follow (the model may call the tools): it reads this one from the cache.
+        messages = llm.marked_last(messages, tool_results=spec.tool_result_marks)
     _over_ceiling(runtime, call, messages)
     runtime.stream_writer({"event": "call_started", **described})
     reply = llm.complete(
@@ -140,10 +144,15 @@ def _messages(ctx: DebateContext, call: llm.Call, phase: Phase, user: str, share
     """The call's system and user messages; for a provider that caches only what a request marks,
     marked at the end of the system prompt and of the user message's shared part."""
     system = system_prompt(ctx, call.agent_id, phase)
-    member = ctx.member(call.agent_id)
-    spec = PROVIDERS.get(member.provider)
-    marks = spec is not None and spec.marks_cache(member.model)
+    marks = _cache_marks(ctx, call.agent_id) is not None
     return llm.messages_for(system, user, shared=shared if marks else None)
+
+
+def _cache_marks(ctx: DebateContext, agent_id: str) -> ProviderSpec | None:
+    """The member's provider when it caches only the prefixes a request marks (else None)."""
+    member = ctx.member(agent_id)
+    spec = PROVIDERS.get(member.provider)
+    return spec if spec is not None and spec.marks_cache(member.model) else None
 
 
 def _over_ceiling(runtime: Runtime[DebateContext], call: llm.Call, messages: Sequence[BaseMessage]) -> None:

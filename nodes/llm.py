@@ -25,7 +25,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolCall
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolCall, ToolMessage
 from langchain_core.tools import BaseTool
 from langgraph.types import RetryPolicy
 from pydantic import BaseModel, ValidationError
@@ -106,6 +106,25 @@ def messages_for(system: str, user: str, *, shared: int | None = None) -> list[B
         SystemMessage(content=[{"type": "text", "text": system, "cache_control": CACHE_BREAKPOINT}]),
         HumanMessage(content=blocks),
     ]
+
+
+def marked_last(messages: list[BaseMessage], *, tool_results: bool = True) -> list[BaseMessage]:
+    """``messages`` with the end of the last one that can carry a mark (not the model's own
+    turn; not a tool result unless ``tool_results``) marked as a prefix to keep, for a provider
+    that caches only marked prefixes: a call that goes on in turns (tools) then reads all that
+    from the cache in its next turn. An empty block is left unmarked (the API refuses it)."""
+    for index in range(len(messages) - 1, -1, -1):
+        message = messages[index]
+        if isinstance(message, AIMessage) or (isinstance(message, ToolMessage) and not tool_results):
+            continue
+        content = message.content
+        parts: list[Any] = [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
+        end = parts[-1] if parts else None
+        if not isinstance(end, dict) or not end.get("text"):
+            return messages
+        parts[-1] = {**end, "cache_control": CACHE_BREAKPOINT}
+        return [*messages[:index], message.model_copy(update={"content": parts}), *messages[index + 1 :]]
+    return messages
 
 
 def complete(

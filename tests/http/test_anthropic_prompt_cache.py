@@ -136,3 +136,27 @@ def test_a_prompt_without_shared_material_is_one_block_with_no_empty_mark():
 
     _, user = messages_for("You review designs.", "Only call-specific text.", shared=0)
     assert user.content == [{"type": "text", "text": "Only call-specific text."}]
+
+
+def test_a_tool_loop_marks_its_last_tool_result_and_the_anthropic_client_sends_the_mark():
+    from langchain_anthropic import ChatAnthropic
+    from langchain_core.messages import AIMessage, ToolMessage
+
+    from dialectic.nodes.llm import marked_last, messages_for
+
+    turn = [
+        AIMessage(content="", tool_calls=[{"id": "t1", "name": "file_read", "args": {"path": "a.md"}}]),
+        ToolMessage(content='{"status": "success", "content": "A"}', tool_call_id="t1", name="file_read"),
+    ]
+    messages = [*messages_for("SYSTEM", "SHARED PART, then the call's own", shared=12), *turn]
+    payload = ChatAnthropic(model=MODEL, api_key="test-key")._get_request_payload(marked_last(messages))
+    [result] = payload["messages"][-1]["content"]
+    assert result["type"] == "tool_result" and marked(result)
+    assert [marked(block) for block in payload["messages"][0]["content"]] == [True, False]
+    # Where a tool result cannot carry a mark (langchain-openai strips it), the user's message does.
+    other = marked_last(messages, tool_results=False)
+    assert [marked(block) for block in other[1].content] == [True, True] and other[2:] == turn
+    assert marked_last([messages[0], messages[1].model_copy(update={"content": ""})]) == [
+        messages[0],
+        messages[1].model_copy(update={"content": ""}),
+    ]

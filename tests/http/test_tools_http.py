@@ -541,3 +541,26 @@ def test_tool_call_limit_one_then_the_model_is_asked_for_its_answer(cli, isolate
     for c in contributions(record):
         assert c["metadata"]["toolCallIterations"] == 1
         assert len(c["metadata"]["toolCalls"]) == len(c["metadata"]["toolResults"]) == 1
+
+
+def test_a_tool_loop_to_an_anthropic_model_through_openrouter_keeps_its_whole_prompt_cached(
+    cli, isolated: Path, llm_server
+):
+    # OpenRouter caches an Anthropic model's prompt only up to a cache_control mark. A request that
+    # offers tools marks the end of its user message (langchain-openai would strip a mark from a
+    # tool result), so every later turn of the call reads the whole prompt from the cache.
+    claude = "anthropic/claude-3.5-haiku"
+    llm_server.set(record_bodies=True, tool_turns=2)
+    config(isolated, (claude, claude, "gpt-4o-mini"), provider="openrouter")
+    context = small_context(isolated)
+    router = {"OPENROUTER_API_KEY": "test-key", "OPENROUTER_BASE_URL": llm_server.url}
+    result = cli("debate", "--context", str(context), "--id", "marks", PROBLEM, env=env(llm_server, **router))
+    assert result.code == 0, result.stderr
+    assert saved(isolated, "marks")["status"] == "completed"
+
+    turns = [e for e in llm_server.requests() if e["model"] == claude and e["tools_offered"]]
+    assert {e["tool_results"] for e in turns} >= {0, 1, 2}  # first turns and turns after tool results
+    for entry in turns:
+        _system, user, *rest = entry["body"]["messages"]
+        assert [block.get("cache_control") for block in user["content"]][-1] == {"type": "ephemeral"}
+        assert "cache_control" not in json.dumps(rest)
