@@ -32,6 +32,9 @@ class ProviderSpec:
     # Model-name prefixes it serves through such a cache all the same (OpenRouter passes the
     # marks on to Anthropic's models and caches nothing of theirs without them).
     breakpoint_models: tuple[str, ...] = ()
+    # How a request offers tools the model may not call, for the APIs behind the marking cache
+    # (Anthropic's): they refuse a request that replays tool calls without offering tools.
+    no_tool_choice: Any = "none"
     # Whether its integration sends a mark on a tool result (langchain-openai strips a tool
     # message's content down to plain text parts, so through it a tool loop marks the user's
     # message instead).
@@ -40,6 +43,12 @@ class ProviderSpec:
     def marks_cache(self, model: str) -> bool:
         """Whether a call to ``model`` marks the prefixes its provider's cache may keep."""
         return self.cache_breakpoints or model.startswith(self.breakpoint_models)
+
+    def replay_tool_choice(self, model: str) -> Any:
+        """The tool choice with which a request that replays tool calls but lets ``model`` call
+        none still offers the tools, where its API insists (Anthropic's, natively or through
+        OpenRouter); None: such a request leaves the tools out."""
+        return self.no_tool_choice if self.marks_cache(model) else None
 
 
 OFFLINE = "offline"  # the built-in simulated model: no package, no key, no network
@@ -81,6 +90,7 @@ PROVIDERS: dict[str, ProviderSpec] = {
             price_id="anthropic",
             cache_breakpoints=True,
             tool_result_marks=True,
+            no_tool_choice={"type": "none"},  # langchain-anthropic reads the string "none" as a tool's name
         ),
         ProviderSpec(
             "google_genai",

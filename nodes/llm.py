@@ -120,7 +120,7 @@ def marked_last(messages: list[BaseMessage], *, tool_results: bool = True) -> li
         content = message.content
         parts: list[Any] = [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
         end = parts[-1] if parts else None
-        if not isinstance(end, dict) or not end.get("text"):
+        if not isinstance(end, dict) or not str(end.get("text") or "").strip():
             return messages
         parts[-1] = {**end, "cache_control": CACHE_BREAKPOINT}
         return [*messages[:index], message.model_copy(update={"content": parts}), *messages[index + 1 :]]
@@ -137,19 +137,23 @@ def complete(
     gate: ConcurrencyGate | None = None,
     response_format: dict[str, Any] | None = None,
     tools: Sequence[BaseTool] = (),
+    tool_choice: Any = None,
 ) -> Reply:
     """The reply's text. ``response_format`` (OpenAI's) asks for a shape without validating it:
     the caller parses the text, leniently. ``tools``: the model may call these (the caller runs
-    them). ``attempt``: the node's attempt (1 the first time); ``gate``: held while the request
-    is in flight (not while waiting to retry)."""
+    them), unless ``tool_choice`` (the integration's "none") offers them only. ``attempt``: the
+    node's attempt (1 the first time); ``gate``: held while the request is in flight (not while
+    waiting to retry)."""
     started = time.monotonic()
     runnable: Any = model
     if response_format:
         runnable = model.bind(response_format=response_format)
+    elif tools and tool_choice is not None:
+        runnable = model.bind_tools(list(tools), tool_choice=tool_choice)
     elif tools:
         runnable = model.bind_tools(list(tools))
     message = _invoke(runnable, messages, member, call, attempt, gate)
-    calls = tuple(getattr(message, "tool_calls", None) or ()) if tools else ()
+    calls = tuple(getattr(message, "tool_calls", None) or ()) if tools and tool_choice is None else ()
     return Reply(text_of(message), _usage(member, call, [message], started, attempt), calls)
 
 

@@ -160,3 +160,77 @@ def test_a_tool_loop_marks_its_last_tool_result_and_the_anthropic_client_sends_t
         messages[0],
         messages[1].model_copy(update={"content": ""}),
     ]
+
+
+def test_a_tool_loops_answer_to_anthropic_still_offers_the_tools_the_model_may_not_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Anthropic refuses a request that replays tool_use/tool_result blocks without offering tools:
+    # the answer after the tool turns (spent, or a ledger repair) offers them with tool_choice none.
+    from langchain_anthropic import ChatAnthropic
+    from langchain_core.tools import tool
+    from langgraph.runtime import Runtime
+
+    from dialectic.configs.loader import validate_config
+    from dialectic.configs.settings import resolve_settings
+    from dialectic.debate.context import DebateContext
+    from dialectic.debate.phases import CRITIQUE
+    from dialectic.debate.state import CallUsage, ToolCallRecord, ToolStep
+    from dialectic.nodes import agent_call, llm
+
+    @tool
+    def file_read(path: str) -> str:
+        """Read a file."""
+        return path
+
+    document = {
+        "agents": [agent("a1", "architect"), agent("a2", "kiss")],
+        "judge": agent("judge", "generalist"),
+    }
+    settings, _ = resolve_settings(validate_config(document, "test"), None, offline=False)
+    monkeypatch.setattr(DebateContext, "tools_for", lambda self, agent_id: [file_read])
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    seen: dict[str, Any] = {}
+
+    def complete(model: Any, member: Any, call: Any, messages: Any, **kwargs: Any) -> Any:
+        seen.update(kwargs, messages=messages)
+        usage = CallUsage(
+            agent_id=call.agent_id,
+            phase=call.phase,
+            round=call.round,
+            model=MODEL,
+            provider="anthropic",
+            input_tokens=1,
+            output_tokens=1,
+            latency_ms=0,
+        )
+        return llm.Reply("done", usage)
+
+    monkeypatch.setattr(llm, "complete", complete)
+    step = ToolStep(
+        kind="critique",
+        agent_id="a1",
+        target_agent_id="a2",
+        round=1,
+        turn=1,
+        calls=(ToolCallRecord(id="t1", name="file_read", arguments='{"path": "a.md"}', result="A"),),
+        answered=True,
+    )
+    runtime = Runtime(context=DebateContext(settings), stream_writer=lambda _: None)
+    agent_call.ask(
+        runtime, CRITIQUE, "a1", 1, "Critique a2.", target="a2", turns=[step], closing="Answer now."
+    )
+    assert [t.name for t in seen["tools"]] == ["file_read"] and seen["tool_choice"] == {"type": "none"}
+    # nothing marked past the shared prefix: no turn follows an answer
+    assert "cache_control" not in json.dumps([m.content for m in seen["messages"][2:]])
+    model = ChatAnthropic(model=MODEL, api_key="test-key").bind_tools(
+        seen["tools"], tool_choice=seen["tool_choice"]
+    )
+    payload = model.bound._get_request_payload(seen["messages"], **model.kwargs)  # type: ignore[attr-defined]
+    assert payload["tools"][0]["name"] == "file_read" and payload["tool_choice"] == {"type": "none"}
+    assert any(
+        block.get("type") == "tool_result"
+        for m in payload["messages"]
+        for block in m["content"]
+        if isinstance(block, dict)
+    )

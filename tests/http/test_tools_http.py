@@ -543,12 +543,12 @@ def test_tool_call_limit_one_then_the_model_is_asked_for_its_answer(cli, isolate
         assert len(c["metadata"]["toolCalls"]) == len(c["metadata"]["toolResults"]) == 1
 
 
-def test_a_tool_loop_to_an_anthropic_model_through_openrouter_keeps_its_whole_prompt_cached(
+def test_a_tool_loop_to_an_anthropic_model_through_openrouter_marks_its_user_message_for_later_turns(
     cli, isolated: Path, llm_server
 ):
     # OpenRouter caches an Anthropic model's prompt only up to a cache_control mark. A request that
     # offers tools marks the end of its user message (langchain-openai would strip a mark from a
-    # tool result), so every later turn of the call reads the whole prompt from the cache.
+    # tool result), so every later turn of the call reads the prompt up to there from the cache.
     claude = "anthropic/claude-3.5-haiku"
     llm_server.set(record_bodies=True, tool_turns=2)
     config(isolated, (claude, claude, "gpt-4o-mini"), provider="openrouter")
@@ -564,3 +564,28 @@ def test_a_tool_loop_to_an_anthropic_model_through_openrouter_keeps_its_whole_pr
         _system, user, *rest = entry["body"]["messages"]
         assert [block.get("cache_control") for block in user["content"]][-1] == {"type": "ephemeral"}
         assert "cache_control" not in json.dumps(rest)
+
+
+def test_the_answer_after_spent_tool_turns_through_openrouter_offers_anthropic_models_the_tools(
+    cli, isolated: Path, llm_server
+):
+    # Anthropic refuses a request replaying tool calls that offers no tools, so for its models the
+    # last answer offers them with tool_choice "none"; other models' last answer has no tools.
+    claude = "anthropic/claude-3.5-haiku"
+    llm_server.set(record_bodies=True, tool_turns=2)
+    config(isolated, (claude, "openai/gpt-4o-mini", "gpt-4o-mini"), provider="openrouter", toolCallLimit=1)
+    context = small_context(isolated)
+    router = {"OPENROUTER_API_KEY": "test-key", "OPENROUTER_BASE_URL": llm_server.url}
+    result = cli("debate", "--context", str(context), "--id", "spent", PROBLEM, env=env(llm_server, **router))
+    assert result.code == 0, result.stderr
+    assert saved(isolated, "spent")["status"] == "completed"
+
+    answers = [e for e in llm_server.requests() if e["tool_results"] > 0]
+    assert {e["model"] for e in answers} == {claude, "openai/gpt-4o-mini"}
+    for entry in answers:
+        body = entry["body"]
+        assert entry["kind"] == "text" and body["messages"][-1]["role"] == "user"
+        if entry["model"] == claude:
+            assert body["tool_choice"] == "none" and [t["function"]["name"] for t in body["tools"]]
+        else:
+            assert "tools" not in body and "tool_choice" not in body
