@@ -241,7 +241,11 @@ class DebateRun:
                 control=self.control,
             ):
                 if part["type"] == "values":
-                    self.save(dict(part["data"]), "running")
+                    state = dict(part["data"])
+                    # The synthesis ends the graph: outcome() saves its state at once, with the
+                    # debate's status (one JSON write fewer between the last reply and the exit).
+                    if state.get("final_solution") is None:
+                        self.save(state, "running")
                 elif part["type"] == "custom":
                     self.on_event(part["data"])
         except (GraphDrained, KeyboardInterrupt):

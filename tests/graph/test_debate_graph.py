@@ -261,3 +261,26 @@ def test_same_input_gives_the_same_transcript():
         return [(c.agent_id, c.type, c.target_agent_id, c.content) for c in run.state()["contributions"]]
 
     assert contents(first) == contents(second)
+
+
+def test_the_final_state_is_written_once_with_its_status(monkeypatch: pytest.MonkeyPatch):
+    # The synthesis ends the graph: its state goes to the JSON once, as completed, not first as
+    # "running" (a write fewer between the last reply and the process's exit).
+    from dialectic.runner import run as run_module
+
+    written: list[tuple[str, bool]] = []
+    real = run_module.write_record
+    monkeypatch.setattr(
+        run_module,
+        "write_record",
+        lambda path, record: (
+            written.append((record.status, record.finalSolution is not None)),
+            real(path, record),
+        ),
+    )
+    result = new_run(make_settings(rounds=1)).execute(
+        {"problem": "Design a cache. It must serve 1,000 reads a second."}
+    )
+    assert result.status == "completed"
+    assert written[-1] == ("completed", True) and ("running", True) not in written
+    assert ("running", False) in written  # the steps before it are written as they finish
