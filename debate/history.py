@@ -104,7 +104,7 @@ def judge_reading(state: DebateState, judge_id: str, for_round: int) -> JudgeRea
 
 def panel_text(panel: Sequence[Summary]) -> str:
     return "\n".join(
-        f"### {s.agent_id} ({s.agent_role}), in its own summary\n\n{s.text.strip()}\n" for s in panel
+        f"### {s.agent_id} ({s.agent_role}), in its own summary\n\n{embed(s.text.strip())}\n" for s in panel
     )
 
 
@@ -234,10 +234,12 @@ def transcript_entries(contributions: Iterable[Contribution], after: Position, b
             continue
         if c.type == "critique":
             target = c.target_agent_id or "every peer"
-            entries.append(f"### Round {c.round}: {c.agent_id} critiques {target}\n\n{c.content.strip()}\n")
+            entries.append(
+                f"### Round {c.round}: {c.agent_id} critiques {target}\n\n{embed(c.content.strip())}\n"
+            )
         elif c.type == "refinement" and (answers := diffs.section_text(c.content, ANSWERS)):
             entries.append(
-                f"### Round {c.round}: {c.agent_id} answers the critiques of its design\n\n{answers}\n"
+                f"### Round {c.round}: {c.agent_id} answers the critiques of its design\n\n{embed(answers)}\n"
             )
     return entries
 

@@ -72,7 +72,7 @@ def debate_text(state: DebateState, ctx: DebateContext) -> str:
     reading = history.judge_reading(state, ctx.settings.judge.id, round_number + 1)
     parts = [history.panel_text(reading.panel)]
     if reading.own is not None:
-        parts.append(f"### Summary of the debate\n\n{reading.own.text}\n")
+        parts.append(f"### Summary of the debate\n\n{prompts.embed(reading.own.text)}\n")
     parts += history.transcript_entries(state.get("contributions", []), reading.floor, (round_number, 2))
     return prompts.embed("\n".join(p for p in parts if p.strip())) or "(No earlier material.)"
 

@@ -73,3 +73,14 @@ def test_the_judges_own_summary_counts_towards_the_synthesis_prompt() -> None:
 
     assert ending_with("SHORT") == []
     assert ending_with("word " * 7000)  # about 8,750 tokens of it would go into the synthesis
+
+
+def test_what_the_judge_reads_keeps_each_texts_headings_below_its_title() -> None:
+    state = debate_state(2, 2) | {
+        "summaries": [summary(a, 2, (1, 1), "## Design\n\nA QUEUE") for a in AGENTS]
+    }
+    read = judge_node.debate_text(state, DebateContext(make_settings(rounds=2)))
+    assert "##### a (architect), in its own summary\n\n###### Design\n\nA QUEUE" in read
+    critique = contribution(2, "a", "critique", "b", content="## Weaknesses\n\nONE BROKER")
+    [entry] = history.transcript_entries([critique], (1, 2), (2, 2))
+    assert entry.startswith("### Round 2: a critiques b\n\n#### Weaknesses\n\nONE BROKER")
