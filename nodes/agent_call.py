@@ -19,7 +19,7 @@ from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
 from dialectic import prompts
-from dialectic.configs.providers import PROVIDERS
+from dialectic.configs.providers import PROVIDERS, ProviderSpec
 from dialectic.debate import ceiling
 from dialectic.debate.context import DebateContext
 from dialectic.debate.history import section
@@ -83,13 +83,12 @@ def ask(
     messages = [*_messages(ctx, call, phase, user, shared), *replay(turns)]
     if closing:
         messages.append(HumanMessage(content=closing))
-    member = ctx.member(agent_id)
-    spec = PROVIDERS.get(member.provider)
-    choice = spec.replay_tool_choice(member.model) if spec is not None and turns and not tools else None
+    spec, model = _provider(ctx, agent_id)
+    choice = spec.replay_tool_choice(model) if spec is not None and turns and not tools else None
     if choice is not None:
         # Its API refuses a request replaying tool calls that offers no tools: offered, not callable.
         tools = ctx.tools_for(agent_id)
-    elif tools and spec is not None and spec.marks_cache(member.model):
+    elif tools and spec is not None and spec.marks_cache(model):
         # Another turn may follow (the model may call the tools): it reads this one from the cache.
         messages = llm.marked_last(messages, tool_results=spec.tool_result_marks)
     _over_ceiling(runtime, call, messages)
@@ -150,10 +149,15 @@ def _messages(ctx: DebateContext, call: llm.Call, phase: Phase, user: str, share
     """The call's system and user messages; for a provider that caches only what a request marks,
     marked at the end of the system prompt and of the user message's shared part."""
     system = system_prompt(ctx, call.agent_id, phase)
-    member = ctx.member(call.agent_id)
-    spec = PROVIDERS.get(member.provider)
-    marks = spec is not None and spec.marks_cache(member.model)
+    spec, model = _provider(ctx, call.agent_id)
+    marks = spec is not None and spec.marks_cache(model)
     return llm.messages_for(system, user, shared=shared if marks else None)
+
+
+def _provider(ctx: DebateContext, agent_id: str) -> tuple[ProviderSpec | None, str]:
+    """The member's provider spec (None for one without: the offline model) and its model."""
+    member = ctx.member(agent_id)
+    return PROVIDERS.get(member.provider), member.model
 
 
 def _over_ceiling(runtime: Runtime[DebateContext], call: llm.Call, messages: Sequence[BaseMessage]) -> None:
