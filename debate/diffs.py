@@ -14,11 +14,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from dialectic.debate import ledger
-from dialectic.debate.state import Contribution, DebateState
 from dialectic.prompts import code_lines
+
+# Annotations only: the state module imports LangGraph, which `dialectic report` never needs.
+if TYPE_CHECKING:
+    from dialectic.debate.state import Contribution, DebateState
 
 Change = Literal["changed", "added", "removed", "unchanged"]
 DESIGNS = ("proposal", "refinement")  # the contributions that are a design (not a critique)

@@ -21,10 +21,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from dialectic.debate.blocks import SEVERITIES
-from dialectic.debate.state import DebateState, LedgerEntry
+
+# Annotations only: the state module imports LangGraph, which `dialectic report` never needs.
+if TYPE_CHECKING:
+    from dialectic.debate.state import DebateState, LedgerEntry
 
 Status = Literal["open", "accepted", "rebutted", "deferred", "closed", "reopened"]
 OPEN: frozenset[str] = frozenset({"open", "reopened"})

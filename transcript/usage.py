@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dialectic.debate.state import CallUsage
+# Annotations only: the state module imports LangGraph, which `dialectic report` never needs.
+if TYPE_CHECKING:
+    from dialectic.debate.state import CallUsage
 
 
 def _bucket() -> dict[str, Any]:

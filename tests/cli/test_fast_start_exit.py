@@ -65,6 +65,15 @@ def test_help_list_and_show_load_no_provider_client(isolated: Path, cli):
     assert not {"langgraph", "langchain_core", "rich"} & set(seen["modules"])
 
 
+def test_report_loads_neither_langgraph_nor_a_provider_client(isolated: Path, cli):
+    """A report reads the debate JSON: the state module (and LangGraph behind it) stays out."""
+    assert cli("debate", "--offline", "-r", "1", "--id", "reported-1", "Design a cache.").code == 0
+    code, seen, stderr = probe(isolated, "report", "-d", "debates/reported-1.json", "-o", "report.md")
+    assert code == 0, stderr
+    assert "## " in (isolated / "report.md").read_text()
+    assert not ({"langgraph", "langchain_core"} | PROVIDER_CLIENTS) & set(seen["modules"])
+
+
 def test_main_gives_an_in_process_caller_its_collector_back(isolated: Path):
     """``main`` run inside another process (as tests do) leaves the collector on and nothing
     frozen, whether the command failed in start-up or after it; the exit freeze waits for the
