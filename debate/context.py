@@ -117,6 +117,15 @@ class DebateContext:
             )
         return self._limiters[provider]
 
+    def close(self) -> None:
+        """Release what the debate opened for its calls: the response cache's database (the
+        providers' HTTP clients are shared by every debate in the process and stay open)."""
+        with self._lock:
+            cache, self._cache = self._cache, None
+        close = getattr(cache, "close", None)
+        if close is not None:
+            close()
+
     def _response_cache(self) -> BaseCache | None:
         path = self.settings.config.debate.cache
         if path and self._cache is None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
 from langchain_core.load import dumps, loads
+from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration
 
 from dialectic.errors import InputError
@@ -47,7 +48,13 @@ class SQLiteResponseCache(BaseCache):
             ).fetchone()
         if row is None:
             return None
-        generations: list[Any] = loads(row[0])
+        try:
+            # Only a chat model's replies are revived: a cache file may come from someone else,
+            # and LangChain's default would construct any of its core classes from it. Anything
+            # else is a miss, and the real reply replaces it.
+            generations: list[Any] = loads(row[0], allowed_objects=[ChatGeneration, AIMessage])
+        except ValueError:
+            return None
         for generation in generations:
             if isinstance(generation, ChatGeneration):
                 generation.message.response_metadata = {
@@ -63,6 +70,12 @@ class SQLiteResponseCache(BaseCache):
                 (prompt, llm_string, dumps(list(return_val))),
             )
             self._conn.commit()
+
+    def close(self) -> None:
+        """Close the connection (a process that runs many debates, as a batch does, would
+        otherwise hold one open file per debate until the interpreter exits)."""
+        with self._lock:
+            self._conn.close()
 
     def clear(self, **kwargs: Any) -> None:
         with self._lock:

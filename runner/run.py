@@ -178,6 +178,12 @@ class DebateRun:
         self.context.transcript = lambda: self.graph.get_state(self.config).values.get("contributions", [])
         self.json_path = stores.debate_json_path(debate_id)
 
+    def __enter__(self) -> DebateRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.context.close()
+
     def state(self) -> dict[str, Any]:
         return dict(self.graph.get_state(self.config).values)
 
@@ -387,7 +393,7 @@ def start_debate(
             raise InputError(
                 f"{stores.debate_json_path(debate_id)} already exists (a debate in another store?); choose another --id"
             )
-        run = DebateRun(
+        with DebateRun(
             store.saver,
             debate_id,
             settings,
@@ -395,8 +401,8 @@ def start_debate(
             on_event=on_event,
             control=control,
             extensions=extensions,
-        )
-        return run.answered(run.execute({"problem": problem}), respond)
+        ) as run:
+            return run.answered(run.execute({"problem": problem}), respond)
 
 
 @dataclass(frozen=True)
@@ -487,8 +493,11 @@ def resume_debate(
     from Python when the debate started (by name).
     """
     stores.require_store(stores.db_url(db), debate_id)
-    with stores.open_store(stores.db_url(db)) as store, store.writer(debate_id, "dialectic resume"):
-        run = open_existing(store, debate_id, on_event, settings, extensions)
+    with (
+        stores.open_store(stores.db_url(db)) as store,
+        store.writer(debate_id, "dialectic resume"),
+        open_existing(store, debate_id, on_event, settings, extensions) as run,
+    ):
         # We hold its writer lock: a file still saying "running" is from a process that was killed.
         reconcile_status(run.json_path, "interrupted")
         run.control = control or run.control
@@ -525,7 +534,7 @@ def fork_debate(
             raise InputError(f"a debate with id {new_id!r} already exists; choose another --id")
         with store.writer(new_id, "dialectic fork"):
             _copy_chain(store, chain, new_id, new_settings, parent_id=source_id, run_last_again=decide_again)
-            run = DebateRun(
+            with DebateRun(
                 store.saver,
                 new_id,
                 new_settings,
@@ -533,8 +542,8 @@ def fork_debate(
                 parent_id=source_id,
                 on_event=on_event,
                 control=control,
-            )
-            return run.proceed(None, respond)
+            ) as run:
+                return run.proceed(None, respond)
 
 
 def _ancestors(store: stores.Store, debate_id: str, checkpoint_id: str) -> list[Any]:
