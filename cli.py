@@ -348,7 +348,10 @@ def _write_output(result: DebateResult, output: str | None) -> None:
 
     path = Path(output)
     if path.suffix.lower() == ".json":
-        write_record(path, result.record)
+        try:  # the run has just saved this record: copy its text rather than encode it again
+            write_atomic(path, result.json_path.read_text(encoding="utf-8"))
+        except OSError:
+            write_record(path, result.record)
     else:
         write_atomic(path, result.solution or "")
 

@@ -36,6 +36,8 @@ def test_a_three_by_three_debate_has_every_status_and_its_report_agrees(cli, iso
         "debate", "--offline", "-r", "3", "--id", "led", "-o", "out.json", "--report", "out.md", PROBLEM
     )
     assert done.code == 0, done.stderr
+    # -o gets the debate JSON the run saved, byte for byte
+    assert (isolated / "out.json").read_bytes() == (isolated / "debates" / "led.json").read_bytes()
     data = json.loads((isolated / "out.json").read_text(encoding="utf-8"))
     assert len(data["agents"]) == 3 and data["currentRound"] == 3
     ledger = data["ledger"]
