@@ -11,8 +11,14 @@ fixed when the server starts, from ``DIALECTIC_CONFIG``.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
+import inspect
 import os
 import warnings
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +86,34 @@ class ServerContext(DebateContext):
         return self.__dict__["settings"]
 
 
+# The server runs a graph with asyncio, and LangGraph runs a sync node in the event loop's
+# default executor: min(32, cpu count + 4) threads, so a 2-core server ran 6 of a 6-agent
+# critique phase's 30 calls at once (measured on langgraph 1.2.24). Our nodes get their own
+# pool instead, shared by the server's concurrent runs; its threads start only when needed, and
+# each debate's calls are still admitted by its gate (DebateContext.gate).
+NODE_THREADS = 256
+_node_pool = ThreadPoolExecutor(max_workers=NODE_THREADS, thread_name_prefix="dialectic-node")
+
+
+def _in_node_pool(func: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(func)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        # The node reads its config, runtime and stream writer from context variables.
+        call = functools.partial(contextvars.copy_context().run, func, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(_node_pool, call)
+
+    return run
+
+
+def _threaded(builder: Any) -> None:
+    """Give each sync node an async form that runs it in the node pool."""
+    for spec in builder.nodes.values():
+        runnable = spec.runnable
+        func = getattr(runnable, "func", None)
+        if func is not None and hasattr(runnable, "afunc") and not inspect.iscoroutinefunction(func):
+            runnable.afunc = _in_node_pool(func)
+
+
 def make_graph() -> tuple[
     CompiledStateGraph[DebateState, ServerContext, DebateState, DebateState], list[str]
 ]:
@@ -87,6 +121,7 @@ def make_graph() -> tuple[
     options = options_for(server_settings(None, offline=None, rounds=None))
     builder: Any = build_graph(options)
     builder.context_schema = ServerContext  # the server's context JSON becomes a ServerContext
+    _threaded(builder)
     compiled: CompiledStateGraph[DebateState, ServerContext, DebateState, DebateState] = builder.compile(
         name="dialectic-debate"
     )
