@@ -385,14 +385,7 @@ def start_debate(
     debate_id = stores.validate_debate_id(debate_id) if debate_id is not None else stores.new_debate_id()
     check_providers(settings)
     with stores.open_store(stores.db_url(db)) as store, store.writer(debate_id, "dialectic debate"):
-        if store.exists(debate_id):
-            raise InputError(
-                f"a debate with id {debate_id!r} already exists; resume it with: dialectic resume {debate_id}"
-            )
-        if stores.debate_json_path(debate_id).exists():
-            raise InputError(
-                f"{stores.debate_json_path(debate_id)} already exists (a debate in another store?); choose another --id"
-            )
+        stores.require_new(store, debate_id)
         with DebateRun(
             store.saver,
             debate_id,

@@ -89,6 +89,23 @@ class DebateBusy(InputError):
     """Another live process is running this debate (exit 2)."""
 
 
+class DebateExists(InputError):
+    """A new debate was given the id of one already in the store or in ./debates (exit 2)."""
+
+
+def require_new(store: Store | None, debate_id: str) -> None:
+    """Refuse to start ``debate_id`` over a debate already in ``store`` (None: no store yet) or
+    over its JSON file."""
+    if store is not None and store.exists(debate_id):
+        raise DebateExists(
+            f"a debate with id {debate_id!r} already exists; resume it with: dialectic resume {debate_id}"
+        )
+    if debate_json_path(debate_id).exists():
+        raise DebateExists(
+            f"{debate_json_path(debate_id)} already exists (a debate in another store?); choose another --id"
+        )
+
+
 @dataclass(frozen=True)
 class Owner:
     pid: int

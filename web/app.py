@@ -214,7 +214,7 @@ def _sse(item: dict[str, Any]) -> str:
 def _status_of(exc: DialecticError) -> int:
     if isinstance(exc, views.NotFound):
         return 404
-    if isinstance(exc, stores.DebateBusy | NotRunning):
+    if isinstance(exc, stores.DebateBusy | stores.DebateExists | NotRunning):
         return 409
     if isinstance(exc, ConfigError):
         return 422

@@ -118,6 +118,21 @@ def test_resuming_a_debate_the_store_does_not_have_is_refused_at_once(client: Te
     assert client.app.state.runs.latest("deb-elsewhere") is None  # no run was started for it
 
 
+def test_starting_a_debate_under_a_taken_id_is_refused_at_once(client: TestClient, isolated: Path):
+    first = start(client, id="taken-1")
+    assert run_to_end(client, first)["status"] == "completed"
+    saved = (isolated / "debates" / "taken-1.json").read_bytes()
+    refused = client.post("/api/debates", json={"problem": PROBLEM, "rounds": 1, "id": "taken-1"})
+    assert refused.status_code == 409 and "dialectic resume taken-1" in refused.json()["error"]
+    assert not client.app.state.runs.is_live("taken-1")
+    assert (isolated / "debates" / "taken-1.json").read_bytes() == saved  # the first is untouched
+
+    # only its JSON file is here (a debate of another store): refused too
+    (isolated / "debates" / "other-1.json").write_text("{}")
+    refused = client.post("/api/debates", json={"problem": PROBLEM, "rounds": 1, "id": "other-1"})
+    assert refused.status_code == 409 and "choose another --id" in refused.json()["error"]
+
+
 def test_a_budget_pauses_and_resume_with_a_larger_budget_finishes(client: TestClient):
     debate_id = start(client, maxTokens=3000)
     end = run_to_end(client, debate_id)
