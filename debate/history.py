@@ -242,8 +242,3 @@ def transcript_entries(contributions: Iterable[Contribution], after: Position, b
                 f"### Round {c.round}: {c.agent_id} answers the critiques of its design\n\n{embed(answers)}\n"
             )
     return entries
-
-
-def transcript_text(contributions: Iterable[Contribution], before: Position) -> str:
-    """The whole debate before ``before`` as the judge reads it."""
-    return "\n".join(transcript_entries(contributions, (0, -1), before))

@@ -94,13 +94,18 @@ def test_carried_proposals_are_left_out_of_histories():
     assert rendered.count(carried) == 1
 
 
+def transcript_text(contributions, before):
+    """The whole debate before ``before`` as the judge reads it."""
+    return "\n".join(history.transcript_entries(contributions, (0, -1), before))
+
+
 def test_empty_sections_vanish():
     assert history.agent_history({"contributions": []}, "a", 1, (1, 0)) == ""
     assert history.agent_history({"contributions": rounds(1)}, "a", 1, (1, 0)) == ""
     assert history.clarifications_text([]) == ""
     assert history.notes_text({}, "a") == "" and history.notes_text({}, None) == ""
     assert history.section("Anything", " \n\t ") == ""
-    assert history.transcript_text([], (9, 9)) == ""
+    assert transcript_text([], (9, 9)) == ""
     withdrawn = [
         ExtensionRun(name="x", position="round", round=1, timestamp="t", notes="  ", agent_notes={"a": ""})
     ]
@@ -108,7 +113,7 @@ def test_empty_sections_vanish():
 
 
 def test_the_transcript_shows_the_critiques_before_the_position():
-    transcript = history.transcript_text(rounds(2), (2, 2))
+    transcript = transcript_text(rounds(2), (2, 2))
     assert all(
         text(r, a, "critique", b) in transcript for r in (1, 2) for a in AGENTS for b in AGENTS if a != b
     )
@@ -198,7 +203,7 @@ def test_a_batched_critique_is_in_the_history_of_the_agents_it_critiques():
 def test_batched_critiques_are_rendered_without_a_missing_target():
     contributions = rounds(1, batched=True)
     assert "None" not in history.agent_history({"contributions": contributions}, "a", 2, (2, 0))
-    assert "None" not in history.transcript_text(contributions, (2, 0))
+    assert "None" not in transcript_text(contributions, (2, 0))
 
 
 # --- budgets ------------------------------------------------------------------------------------
