@@ -19,6 +19,7 @@ from dialectic.batch.jobs import FINISHED, Backend, Job, JobOutcome, StopSweep, 
 from dialectic.batch.state import BatchState
 from dialectic.batch.sweep import Sweep
 from dialectic.errors import ConfigError, DialecticError, ExitCode
+from dialectic.evaluation.spend import cost_of_failure
 
 if TYPE_CHECKING:
     from langgraph.runtime import RunControl
@@ -209,38 +210,53 @@ class SweepRunner:
         for key, record in done.items():
             made_of = fingerprint(eval_print, record["fingerprint"])
             if scores.get(key, {}).get("fingerprint") != made_of:
-                tasks.append(self._recorded("scores", key, made_of, partial(score_one, record)))
+                tasks.append(
+                    self._recorded("scores", key, made_of, scores.get(key), partial(score_one, record))
+                )
         for key, (debate, baseline) in self.pairs(done).items():
             made_of = fingerprint(eval_print, debate["fingerprint"], baseline["fingerprint"])
             if comparisons.get(key, {}).get("fingerprint") != made_of:
-                tasks.append(
-                    self._recorded("comparisons", key, made_of, partial(compare_one, debate, baseline))
-                )
+                compared = partial(compare_one, debate, baseline)
+                tasks.append(self._recorded("comparisons", key, made_of, comparisons.get(key), compared))
         if tasks:
             self.progress.say(f"scoring: {len(tasks)} evaluation(s) with {evaluator.name}")
             with ThreadPoolExecutor(max(1, self.options.parallel), thread_name_prefix="batch-eval") as pool:
                 list(pool.map(lambda task: task(), tasks))
 
     def _recorded(
-        self, kind: str, key: str, made_of: str, make: Callable[[], dict[str, Any]]
+        self,
+        kind: str,
+        key: str,
+        made_of: str,
+        earlier: dict[str, Any] | None,
+        make: Callable[[], dict[str, Any]],
     ) -> Callable[[], None]:
         """An evaluation whose result is recorded as soon as it is in; one that fails is a
         warning (the rerun tries it again), never the end of the sweep; after Ctrl-C or once
-        the budget is spent none starts (the rerun makes them)."""
+        the budget is spent none starts (the rerun makes them).
+
+        The record's ``cost`` is all its key's evaluations ever spent: this one's is added to
+        the ``earlier`` record's (a rescore after the evaluator changed, a failed try), never
+        put in its place, so the batch's spend only grows. A failure that spent something
+        keeps the earlier result (and its fingerprint: the rerun still tries again)."""
 
         def run() -> None:
             if self._over_budget():
                 self.budget_hit = True
             if self._stopped:
                 return
+            kept = earlier or {}
             try:
-                value = make()
+                value = {**make(), "fingerprint": made_of}
+                cost = float(value.get("cost") or 0.0)
             except DialecticError as exc:
                 self.progress.say(f"warning: {kind} of {key} failed: {exc}")
-                return
-            self.state.put(kind, key, {**value, "fingerprint": made_of})
+                value, cost = kept, cost_of_failure(exc)
+                if not cost:
+                    return
+            self.state.put(kind, key, {**value, "cost": float(kept.get("cost") or 0.0) + cost})
             with self._cost_lock:
-                self.evaluation_cost += float(value.get("cost") or 0.0)
+                self.evaluation_cost += cost
 
         return run
 

@@ -101,7 +101,8 @@ def build(
         )
     rows = []
     for value in comparisons.values():
-        debate, baseline = records.get(value["debate"]), records.get(value["baseline"])
+        # (a record of only what failed tries spent has no result: nothing to tabulate)
+        debate, baseline = records.get(value.get("debate", "")), records.get(value.get("baseline", ""))
         if debate is None or baseline is None:
             continue
         rows.append(

@@ -4,6 +4,8 @@ debates themselves are their checkpoints; this is what the batch adds, so a reru
 finished (and with which settings) and repeats no scoring call either.
 
 Namespaces: ("dialectic_batch", <sweep>, "jobs" | "scores" | "comparisons"), keyed by job key.
+A score's or a comparison's ``cost`` is what every evaluation of its key spent, across reruns
+(``SweepRunner._recorded``).
 """
 
 from __future__ import annotations

@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from dialectic import prompts
-from dialectic.errors import InputError, ProviderError
+from dialectic.errors import InputError
 from dialectic.evaluation.compare import Choice, Comparison, Pair, choice
 from dialectic.evaluation.evaluators import Evaluator, load_evaluators
 from dialectic.evaluation.inputs import DebateInputs, load_debate
 from dialectic.evaluation.output import ScoreTable
 from dialectic.evaluation.parsing import JsonObject, read_verdict
 from dialectic.evaluation.scores import aggregate
+from dialectic.evaluation.spend import EvaluationFailed, calls_cost
 from dialectic.evaluation.state import (
     EvaluationContext,
     EvaluationOutcome,
@@ -67,13 +68,15 @@ def score_debate(
         else:
             failures.append(f"[{_who(outcome, repeats)}] skipped: {outcome.error}")
     if len(failures) == len(tasks):
-        raise ProviderError(f"all {len(tasks)} evaluator call(s) failed{_first(failures)}")
+        raise EvaluationFailed(
+            f"all {len(tasks)} evaluator call(s) failed{_first(failures)}", cost_usd=calls_cost(outcomes)
+        )
     for failure in failures:
         _warn(notify, failure)
     stats, warnings = aggregate(replies)
     for warning in warnings:
         _warn(notify, warning)
-    return ScoreTable(inputs.name, repeats, len(evaluators), stats, replies, _cost(outcomes))
+    return ScoreTable(inputs.name, repeats, len(evaluators), stats, replies, calls_cost(outcomes))
 
 
 def compare_debates(
@@ -110,12 +113,13 @@ def compare_debates(
     outcomes = _run(evaluators, rendered, tasks, max_concurrency, notify)
     pairs, failures = _pairs(outcomes, repeats)
     if not any(pair.complete for pair in pairs):
-        raise ProviderError(
-            f"no evaluator gave a verdict in both orders ({len(tasks)} calls){_first(failures)}"
+        raise EvaluationFailed(
+            f"no evaluator gave a verdict in both orders ({len(tasks)} calls){_first(failures)}",
+            cost_usd=calls_cost(outcomes),
         )
     for failure in failures:
         _warn(notify, failure)
-    return Comparison(a.name, b.name, pairs, _cost(outcomes))
+    return Comparison(a.name, b.name, pairs, calls_cost(outcomes))
 
 
 def score_prompt(evaluator: Evaluator, inputs: DebateInputs) -> Prompt:
@@ -237,11 +241,6 @@ def _run(
         elif part["type"] == "values":
             outcomes = list(part["data"].get("outcomes", []))
     return outcomes
-
-
-def _cost(outcomes: Sequence[EvaluationOutcome]) -> float:
-    """What the calls cost, priced as a debate's are; a model without a known price counts 0."""
-    return sum(o.usage.cost_usd or 0.0 for o in outcomes if o.usage is not None)
 
 
 def _first(failures: Sequence[str]) -> str:

@@ -384,15 +384,21 @@ def test_a_rerun_past_the_budget_starts_no_job(isolated: Path) -> None:
     assert len(more.ran) == 1
 
 
-def test_evaluations_are_spent_from_the_batch_budget(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("usable", [True, False], ids=["scored", "every-reply-unusable"])
+def test_evaluations_are_spent_from_the_batch_budget(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch, usable: bool
+) -> None:
     from dialectic.batch import scoring
     from dialectic.errors import ExitCode
+    from dialectic.evaluation.spend import EvaluationFailed
 
     sweep = write_sweep(isolated, problems=1, repeats=1)
     scored: list[str] = []
 
     def score(evaluator: Path, json_path: str, **options: Any) -> dict[str, Any]:
         scored.append(json_path)
+        if not usable:  # every reply paid for, none parsed
+            raise EvaluationFailed("all 2 evaluator call(s) failed", cost_usd=0.02)
         return {"metrics": {}, "overall": 5.0, "by_evaluator": {}, "cost": 0.02}
 
     monkeypatch.setattr(scoring, "score", score)

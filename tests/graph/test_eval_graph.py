@@ -89,6 +89,32 @@ def test_all_evaluators_failing_is_a_provider_error(tmp_path, debate, monkeypatc
     assert "all 2 evaluator call(s) failed" in str(caught.value)
 
 
+def test_evaluations_whose_every_reply_is_unusable_still_say_what_their_calls_cost(
+    tmp_path, debate, monkeypatch
+):
+    from dialectic.evaluation.spend import EvaluationFailed
+    from dialectic.providers import offline_text
+
+    monkeypatch.setattr(offline_text, "evaluation", lambda user, seed: "I would rather not score this.")
+    monkeypatch.setattr(offline_text, "comparison", lambda user, seed: '{"winner": "maybe"}')
+    config = eval_config(tmp_path)
+    data = json.loads(config.read_text())
+    for agent in data["agents"]:
+        agent["price"] = {"inputPerMillion": 1000.0, "outputPerMillion": 1000.0}
+    config.write_text(json.dumps(data))
+    for run in (
+        lambda on_event: score_debate(config, debate, repeats=2, on_event=on_event),
+        lambda on_event: compare_debates(config, debate, debate, on_event=on_event),
+    ):
+        events = []
+        with pytest.raises(EvaluationFailed) as caught:
+            run(events.append)
+        assert caught.value.exit_code == 3
+        tokens = [e["tokens"] for e in events if e["event"] == "call_failed"]
+        assert len(tokens) == 4  # every call answered, and was paid for, but none usably
+        assert caught.value.cost_usd == pytest.approx(sum(tokens) * 1000 / 1e6)
+
+
 def test_compare_asks_each_evaluator_in_both_orders(tmp_path, debate):
     # Two debates on the same problem whose solutions differ a little: close calls.
     data = json.loads(debate.read_text())
