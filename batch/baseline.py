@@ -186,6 +186,7 @@ def run_baseline(job: Job, db: str, *, control: RunControl | None = None) -> Job
 
     from dialectic.errors import ProviderError
     from dialectic.runner import store as stores
+    from dialectic.runner.feedback import save_keeping_feedback
     from dialectic.runner.run import (
         BASELINE_KEY,
         CREATED_KEY,
@@ -195,7 +196,6 @@ def run_baseline(job: Job, db: str, *, control: RunControl | None = None) -> Job
         warm_up,
     )
     from dialectic.transcript.export import to_record
-    from dialectic.transcript.files import write_record
 
     settings = RunSettings.from_json(job.settings_json)
     check_providers(settings)
@@ -228,19 +228,21 @@ def run_baseline(job: Job, db: str, *, control: RunControl | None = None) -> Job
             record.maxRounds = MAX_CYCLES
             if stop_reason:
                 record.stopReason = stop_reason
-            write_record(path, record)
+            save_keeping_feedback(path, record)  # a reader's verdict outlives a rerun
             return outcome_of(job, record, path, stop_reason)
 
         finished = snapshot.created_at is not None and not snapshot.next
         if finished:
             return save("completed")
         start = None if snapshot.next else {"problem": job.problem_text, "budget": job.budget_tokens or 0}
-        warm_up(context)
         try:
+            warm_up(context)
             for _ in graph.stream(start, config, context=context, durability="sync", control=control):
                 pass
         except (GraphDrained, KeyboardInterrupt):
             return save("interrupted", "interrupted")
         except ProviderError as exc:
             return save("failed", str(exc))
+        finally:
+            context.close()  # its response cache: a sweep runs many baselines in one process
         return save("completed")

@@ -119,9 +119,11 @@ class DebateContext:
 
     def close(self) -> None:
         """Release what the debate opened for its calls: the response cache's database (the
-        providers' HTTP clients are shared by every debate in the process and stay open)."""
+        providers' HTTP clients are shared by every debate in the process and stay open). The
+        models that read the cache go with it: a context used again builds them afresh."""
         with self._lock:
             cache, self._cache = self._cache, None
+            self._models.clear()
         close = getattr(cache, "close", None)
         if close is not None:
             close()

@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from langchain_core._api import LangChainBetaWarning
 from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
 from langchain_core.load import dumps, loads
 from langchain_core.messages import AIMessage
@@ -21,6 +23,9 @@ from langchain_core.outputs import ChatGeneration
 from dialectic.errors import InputError
 
 CACHED_MARK = "dialectic_cached"
+
+# langchain_core.load warns that it is in beta on every call: on every cache hit, on stderr.
+warnings.filterwarnings("ignore", message="The function `loads` is in beta", category=LangChainBetaWarning)
 
 
 class SQLiteResponseCache(BaseCache):
@@ -48,19 +53,19 @@ class SQLiteResponseCache(BaseCache):
             ).fetchone()
         if row is None:
             return None
+        # Only a chat model's replies are revived: a cache file may come from someone else, and
+        # LangChain's default would construct any of its core classes from it. Anything else
+        # (another class, a malformed entry) is a miss, and the real reply replaces it.
         try:
-            # Only a chat model's replies are revived: a cache file may come from someone else,
-            # and LangChain's default would construct any of its core classes from it. Anything
-            # else is a miss, and the real reply replaces it.
-            generations: list[Any] = loads(row[0], allowed_objects=[ChatGeneration, AIMessage])
-        except ValueError:
+            generations: Any = loads(row[0], allowed_objects=[ChatGeneration, AIMessage])
+        except Exception:  # whatever reviving a bad entry raises: the entry is unusable
+            return None
+        if not isinstance(generations, list) or not generations:
+            return None
+        if not all(isinstance(generation, ChatGeneration) for generation in generations):
             return None
         for generation in generations:
-            if isinstance(generation, ChatGeneration):
-                generation.message.response_metadata = {
-                    **generation.message.response_metadata,
-                    CACHED_MARK: True,
-                }
+            generation.message.response_metadata = {**generation.message.response_metadata, CACHED_MARK: True}
         return generations
 
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:

@@ -1,16 +1,19 @@
 """A reader's verdict on a debate: thumbs up or down, saved as ``userFeedback`` (1 or -1) in
 its debate JSON, as the TypeScript tool saves it. Set from the web page or ``dialectic feedback``;
-a run that saves the JSON again keeps it (``kept_feedback``)."""
+a run that saves the JSON again keeps it (``save_keeping_feedback``)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dialectic.errors import InputError
 from dialectic.runner.store import debate_json_path
-from dialectic.transcript.files import editing, write_atomic
+from dialectic.transcript.files import editing, write_atomic, write_record
+
+if TYPE_CHECKING:
+    from dialectic.transcript.schema import DebateRecord
 
 VERDICTS = {"up": 1, "down": -1}
 
@@ -45,6 +48,13 @@ def kept_feedback(path: Path) -> Any:
     """The ``userFeedback`` a debate JSON already holds (None if none, or no readable file)."""
     data = _read(path)
     return data.get("userFeedback") if data is not None else None
+
+
+def save_keeping_feedback(path: Path, record: DebateRecord) -> None:
+    """Write a run's ``record`` to its JSON, keeping the verdict a reader gave the file."""
+    with editing(path):  # a verdict set meanwhile is not lost between the read and the write
+        record.userFeedback = kept_feedback(path)
+        write_record(path, record)
 
 
 def _read(path: Path) -> dict[str, Any] | None:

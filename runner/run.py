@@ -33,9 +33,9 @@ from dialectic.debate.state import DebateState
 from dialectic.debate.status import debate_status
 from dialectic.errors import ExitCode, InputError, ProviderError
 from dialectic.runner import store as stores
-from dialectic.runner.feedback import kept_feedback
+from dialectic.runner.feedback import save_keeping_feedback
 from dialectic.transcript.export import to_record, with_pending_questions
-from dialectic.transcript.files import editing, reconcile_status, write_record
+from dialectic.transcript.files import reconcile_status
 from dialectic.transcript.schema import DebateRecord
 
 if TYPE_CHECKING:
@@ -213,9 +213,7 @@ class DebateRun:
             record.suspendedAt = record.updatedAt
             if isinstance(waiting, ClarificationPause):
                 record.clarifications = with_pending_questions(record.clarifications, waiting.questions)
-        with editing(self.json_path):
-            record.userFeedback = kept_feedback(self.json_path)  # a reader's verdict outlives a resume
-            write_record(self.json_path, record)
+        save_keeping_feedback(self.json_path, record)  # a reader's verdict outlives a resume
         return record
 
     def execute(self, graph_input: Any) -> DebateResult:
@@ -523,8 +521,7 @@ def fork_debate(
         chain = _ancestors(store, source_id, checkpoint_id)
         new_settings = settings(parent.settings) if settings else parent.settings
         chain, decide_again = _fork_point(parent, chain, new_settings)
-        if store.exists(new_id):
-            raise InputError(f"a debate with id {new_id!r} already exists; choose another --id")
+        stores.require_new(store, new_id)
         with store.writer(new_id, "dialectic fork"):
             _copy_chain(store, chain, new_id, new_settings, parent_id=source_id, run_last_again=decide_again)
             with DebateRun(

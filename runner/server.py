@@ -96,11 +96,17 @@ _node_pool = ThreadPoolExecutor(max_workers=NODE_THREADS, thread_name_prefix="di
 
 
 def _in_node_pool(func: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except StopIteration as exc:  # a future cannot carry it: the run would wait forever
+            raise RuntimeError(f"{func.__name__} raised StopIteration") from exc
+
     @functools.wraps(func)
     async def run(*args: Any, **kwargs: Any) -> Any:
         # The node reads its config, runtime and stream writer from context variables.
-        call = functools.partial(contextvars.copy_context().run, func, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(_node_pool, call)
+        task = functools.partial(contextvars.copy_context().run, call, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(_node_pool, task)
 
     return run
 

@@ -44,6 +44,21 @@ def test_fork_with_fewer_rounds_than_its_checkpoint_is_refused(isolated: Path):
     assert "--rounds 2 or more" in refused.stderr and "Traceback" not in refused.stderr
 
 
+def test_fork_under_an_id_whose_json_is_there_is_refused(isolated: Path):
+    """Another store's debate has that id: its JSON is not overwritten."""
+    debate = Debate(isolated, str(isolated / "d.sqlite"))
+    assert debate.run("debate", "--offline", "-r", "1", "--id", "one", PROBLEM).returncode == 0
+    final = json.loads(debate.run("show", "one", "--json", "--history").stdout)["checkpoints"][-1][
+        "checkpoint"
+    ]
+    theirs = isolated / "debates" / "theirs.json"
+    theirs.write_text('{"id": "theirs"}\n')
+    refused = debate.run("fork", "one", "--at", final, "--rounds", "2", "--id", "theirs")
+    assert refused.returncode == 2, refused.stderr
+    assert "theirs.json already exists" in refused.stderr and "choose another --id" in refused.stderr
+    assert theirs.read_text() == '{"id": "theirs"}\n'
+
+
 def test_a_killed_debate_is_interrupted_in_its_json_list_and_show(isolated: Path):
     debate = Debate(isolated, str(isolated / "d.sqlite"), latency_ms=200)
     process = debate.start("debate", "--offline", "-r", "3", "--id", "killed", PROBLEM)

@@ -266,12 +266,12 @@ def test_same_input_gives_the_same_transcript():
 def test_the_final_state_is_written_once_with_its_status(monkeypatch: pytest.MonkeyPatch):
     # The synthesis ends the graph: its state goes to the JSON once, as completed, not first as
     # "running" (a write fewer between the last reply and the process's exit).
-    from dialectic.runner import run as run_module
+    from dialectic.runner import feedback
 
     written: list[tuple[str, bool]] = []
-    real = run_module.write_record
+    real = feedback.write_record
     monkeypatch.setattr(
-        run_module,
+        feedback,
         "write_record",
         lambda path, record: (
             written.append((record.status, record.finalSolution is not None)),

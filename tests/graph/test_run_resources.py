@@ -32,6 +32,7 @@ def open_files(name: str) -> list[str]:
 
 def test_start_resume_and_fork_close_the_response_cache(isolated: Path) -> None:
     from dialectic import load_config, resume_debate, run_debate
+    from dialectic.runner.inputs import run_overrides
     from dialectic.runner.run import fork_debate
     from dialectic.runner.store import db_url, open_store
 
@@ -51,7 +52,10 @@ def test_start_resume_and_fork_close_the_response_cache(isolated: Path) -> None:
         assert total["cachedCalls"] == total["calls"] > 0
         assert open_files("replay.sqlite") == []
 
-        assert resume_debate("cached-2").status == "completed"
+        # paused by its budget, then resumed with a larger one: the resume makes calls
+        paused = run_debate(PROBLEM, run_overrides(max_tokens=2000)(settings), debate_id="cached-4")
+        assert paused.status != "completed" and open_files("replay.sqlite") == []
+        assert resume_debate("cached-4", settings=run_overrides(max_tokens=10**7)).status == "completed"
         assert open_files("replay.sqlite") == []
 
         with open_store(db_url(None)) as store:
@@ -63,3 +67,19 @@ def test_start_resume_and_fork_close_the_response_cache(isolated: Path) -> None:
         assert open_files("replay.sqlite") == []
     finally:
         gc.enable()
+
+
+def test_a_closed_context_used_again_builds_its_models_afresh(isolated: Path) -> None:
+    from langchain_core.messages import HumanMessage
+
+    from dialectic import DebateContext, load_config
+
+    context = DebateContext(load_config(CONFIG, offline=True, trust_config=True))
+    assert context.model("arch").invoke([HumanMessage("Propose a design.")]).content
+    context.close()
+    assert open_files("replay.sqlite") == []
+    # a notebook may keep the context: its next call opens the cache again rather than fail
+    assert context.model("arch").invoke([HumanMessage("Propose a design.")]).content
+    assert open_files("replay.sqlite")
+    context.close()
+    assert open_files("replay.sqlite") == []

@@ -176,6 +176,7 @@ def test_replay_cache_replays_a_debate_without_the_network(cli, isolated: Path, 
         "debate", "-r", "1", "--id", "replay", "--cache", "replay.sqlite", PROBLEM, env=env(llm_server)
     )
     assert second.code == 0, second.stderr
+    assert "Warning" not in second.stderr  # LangChain's "loads is in beta", once per hit
     assert len(llm_server.log) == CALLS_3_AGENTS_1_ROUND  # no request reached the server
     replayed = saved(isolated, "replay")
     assert replayed["finalSolution"]["description"] == recorded["finalSolution"]["description"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -33,9 +34,13 @@ def test_the_served_graph_sends_a_phase_s_30_critiques_at_once(
     llm_server.hold_from(lambda entry: entry["id"] > PROPOSALS)  # every critique waits
     results: list[Any] = []
 
+    async def run() -> Any:
+        # The loop's default executor as small as a 2-core machine's, whatever this one's is
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=6))
+        return await graph.ainvoke({"problem": PROBLEM}, context=ServerContext(config=CONFIG, offline=False))
+
     def serve() -> None:
-        context = ServerContext(config=CONFIG, offline=False)
-        results.append(asyncio.run(graph.ainvoke({"problem": PROBLEM}, context=context)))
+        results.append(asyncio.run(run()))
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()

@@ -30,20 +30,20 @@ def _locked_by_someone(folder: Path) -> bool:
 
 def test_a_run_saves_its_json_holding_the_lock(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """DebateRun.save itself: every write of the debate JSON happens under ``editing``."""
-    from dialectic.runner import run as runs
+    from dialectic.runner import feedback
 
     sys_path = Path(__file__).resolve().parents[1] / "graph"
     monkeypatch.syspath_prepend(str(sys_path))
     from test_human_in_the_loop import Harness, make_settings
 
     held: list[bool] = []
-    write = runs.write_record
+    write = feedback.write_record
 
     def checked(path: Path, record: object) -> None:
         held.append(_locked_by_someone(path.parent))
         write(path, record)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(runs, "write_record", checked)
+    monkeypatch.setattr(feedback, "write_record", checked)
     debate_json_path("hitl-1").parent.mkdir()  # (a folder not there yet is not locked: nothing races)
     result = Harness(make_settings(clarify=False)).start()
     assert result.status == "completed", result.message

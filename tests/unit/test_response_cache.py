@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import pytest
 from langchain_core.load import dumps
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration
@@ -42,4 +43,26 @@ def test_an_entry_that_is_not_a_chat_reply_is_a_miss(tmp_path: Path) -> None:
         warnings.simplefilter("ignore")
         found = cache.lookup("prompt", "llm")
     assert found is not None and found[0].message.content == "real"
+    cache.close()
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "not json",
+        "[]",
+        '{"a": 1}',
+        '["x"]',
+        dumps([AIMessage(content="a bare message, not a generation")]),
+        '{"lc": 1, "type": "not_implemented", "id": ["x", "Y"], "repr": "Y()"}',
+    ],
+    ids=["not-json", "empty", "object", "strings", "messages", "not-implemented"],
+)
+def test_a_malformed_entry_is_a_miss(tmp_path: Path, stored: str) -> None:
+    cache = SQLiteResponseCache(tmp_path / "c.sqlite")
+    with cache._lock:
+        cache._conn.execute("INSERT INTO responses VALUES (?, ?, ?)", ("prompt", "llm", stored))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert cache.lookup("prompt", "llm") is None
     cache.close()
