@@ -57,3 +57,13 @@ def test_the_served_graph_sends_a_phase_s_30_critiques_at_once(
     state = results[0]
     assert "## Judge Assessment" in state["final_solution"].description
     assert [c.type for c in state["contributions"]].count("critique") == CRITIQUES
+
+
+def test_a_served_node_that_raises_stop_iteration_fails_instead_of_hanging() -> None:
+    from dialectic.runner.server import _in_node_pool
+
+    def node(state: dict[str, Any]) -> dict[str, Any]:
+        return next(iter(()))  # a bug: a future cannot carry StopIteration, the await would hang
+
+    with pytest.raises(RuntimeError, match="node raised StopIteration"):
+        asyncio.run(asyncio.wait_for(_in_node_pool(node)({}), timeout=60))
