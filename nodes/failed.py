@@ -52,7 +52,10 @@ def record_failure(payload: Any, error: NodeError, runtime: Runtime[DebateContex
         task=task,
         transient=failed.transient,
     )
-    return Command(update={"failures": [failure]}, goto=phase.join)
+    update: dict[str, Any] = {"failures": [failure]}
+    if failed.usage is not None:  # replies that were billed, if unusable
+        update["usage"] = [failed.usage]
+    return Command(update=update, goto=phase.join)
 
 
 def _call_of(node: str, payload: Any, judge_id: str) -> tuple[Phase, str, int]:

@@ -46,13 +46,24 @@ _MAX_BACKOFF_SECONDS = 30.0
 
 class CallFailed(ProviderError):
     """A failed call. ``transient``: retrying later may help; ``retryable``: the node's retry
-    policy retries it now (transient, and the agent has retries left)."""
+    policy retries it now (transient, and the agent has retries left); ``usage``: what the
+    replies it got before failing cost (they were billed: the debate's usage and budget count
+    them)."""
 
-    def __init__(self, message: str, *, transient: bool, attempts: int, retryable: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool,
+        attempts: int,
+        retryable: bool = False,
+        usage: CallUsage | None = None,
+    ) -> None:
         super().__init__(message)
         self.transient = transient
         self.attempts = attempts
         self.retryable = retryable
+        self.usage = usage
 
 
 def _retryable(exc: Exception) -> bool:
@@ -210,6 +221,7 @@ def complete_structured(
         f"twice: {str(error)[:300]}",
         transient=False,
         attempts=attempt,
+        usage=_usage(member, call, raws, started, attempt),
     )
 
 
