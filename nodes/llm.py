@@ -193,7 +193,10 @@ def complete_structured(
     raws: list[AIMessage] = []
     error: object = None
     for repair in range(2):
-        result = _invoke(runnable, messages, member, call, attempt, gate)
+        if raws:
+            result, attempt = _repair(runnable, messages, member, call, attempt, gate, raws, started)
+        else:
+            result = _invoke(runnable, messages, member, call, attempt, gate)
         raws.append(result["raw"])
         error = result.get("parsing_error")
         if error is None:
@@ -223,6 +226,29 @@ def complete_structured(
         attempts=attempt,
         usage=_usage(member, call, raws, started, attempt),
     )
+
+
+def _repair(
+    runnable: Any,
+    messages: list[BaseMessage],
+    member: AgentConfig,
+    call: Call,
+    attempt: int,
+    gate: ConcurrencyGate | None,
+    billed: list[AIMessage],
+    started: float,
+) -> tuple[Any, int]:
+    """The repair request (and the attempt it succeeded at), retried here while the failure is
+    retryable: the node's retry would start the call afresh, and the invalid reply already
+    billed would be counted nowhere. A failure that ends it carries that reply's usage."""
+    while True:
+        try:
+            return _invoke(runnable, messages, member, call, attempt, gate), attempt
+        except CallFailed as exc:
+            if not exc.retryable:
+                exc.usage = _usage(member, call, billed, started, attempt)
+                raise
+            attempt += 1  # _invoke waited its backoff
 
 
 def _invoke(

@@ -93,17 +93,14 @@ class Progress:
             self.phase = str(event.get("phase"))
             self.agent_state[agent] = f"{label(self.phase)}…"
         elif kind == "call_finished":
-            tokens = int(event.get("tokens") or 0)
-            self.tokens += tokens
-            self.agent_tokens[agent] += tokens
+            tokens = self._count(agent, event)
             self.agent_state[agent] = "done"
-            self.calls.append(event)
-            bucket = self.phase_calls[(int(event.get("round") or 0), str(event.get("phase")))]
-            bucket[0] += 1
-            bucket[1] += tokens
+            self.phase_calls[(int(event.get("round") or 0), str(event.get("phase")))][0] += 1
             if event.get("phase") == "synthesize":
                 self._line(f"judge synthesized the final design ({tokens:,} tokens)")
         elif kind == "call_failed":
+            if event.get("tokens"):  # replies it was billed for before failing
+                self._count(agent, event)
             self.agent_state[agent] = "failed"
             self.phase_calls[(int(event.get("round") or 0), str(event.get("phase")))][2] += 1
             self._line(f"[yellow]warning:[/] {escape(str(event.get('error')))}")
@@ -173,6 +170,15 @@ class Progress:
                 self.live = Live(self._render(), console=self.console, refresh_per_second=8, transient=True)
                 self.live.start()
 
+    def _count(self, agent: str, event: dict[str, Any]) -> int:
+        """A call's tokens in the totals, its agent's and its phase's, and its row of -v's table."""
+        tokens = int(event.get("tokens") or 0)
+        self.tokens += tokens
+        self.agent_tokens[agent] += tokens
+        self.phase_calls[(int(event.get("round") or 0), str(event.get("phase")))][1] += tokens
+        self.calls.append(event)
+        return tokens
+
     def close(self) -> None:
         if self.live:
             self.live.stop()
@@ -187,7 +193,7 @@ class Progress:
             table.add_row(
                 str(call.get("round")),
                 str(call.get("agent")),
-                str(call.get("phase")),
+                str(call.get("phase")) + (" (failed)" if call.get("event") == "call_failed" else ""),
                 str(call.get("target") or ""),
                 str(call.get("latency_ms", "")),
                 f"{int(call.get('tokens') or 0):,}",

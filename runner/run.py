@@ -521,7 +521,7 @@ def fork_debate(
         chain = _ancestors(store, source_id, checkpoint_id)
         new_settings = settings(parent.settings) if settings else parent.settings
         chain, decide_again = _fork_point(parent, chain, new_settings)
-        stores.require_new(store, new_id)
+        stores.require_new(store, new_id, hint="choose another --id")
         with store.writer(new_id, "dialectic fork"):
             _copy_chain(store, chain, new_id, new_settings, parent_id=source_id, run_last_again=decide_again)
             with DebateRun(

@@ -93,13 +93,12 @@ class DebateExists(InputError):
     """A new debate was given the id of one already in the store or in ./debates (exit 2)."""
 
 
-def require_new(store: Store | None, debate_id: str) -> None:
+def require_new(store: Store | None, debate_id: str, *, hint: str | None = None) -> None:
     """Refuse to start ``debate_id`` over a debate already in ``store`` (None: no store yet) or
-    over its JSON file."""
+    over its JSON file. ``hint``: what to do instead (default: resume it)."""
     if store is not None and store.exists(debate_id):
-        raise DebateExists(
-            f"a debate with id {debate_id!r} already exists; resume it with: dialectic resume {debate_id}"
-        )
+        hint = hint or f"resume it with: dialectic resume {debate_id}"
+        raise DebateExists(f"a debate with id {debate_id!r} already exists; {hint}")
     if debate_json_path(debate_id).exists():
         raise DebateExists(
             f"{debate_json_path(debate_id)} already exists (a debate in another store?); choose another --id"

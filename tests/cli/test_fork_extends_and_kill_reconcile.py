@@ -57,6 +57,8 @@ def test_fork_under_an_id_whose_json_is_there_is_refused(isolated: Path):
     assert refused.returncode == 2, refused.stderr
     assert "theirs.json already exists" in refused.stderr and "choose another --id" in refused.stderr
     assert theirs.read_text() == '{"id": "theirs"}\n'
+    taken = debate.run("fork", "one", "--at", final, "--rounds", "2", "--id", "one")
+    assert taken.returncode == 2 and "'one' already exists; choose another --id" in taken.stderr
 
 
 def test_a_killed_debate_is_interrupted_in_its_json_list_and_show(isolated: Path):

@@ -272,13 +272,26 @@ def test_schema_invalid_judge_reply_gets_one_repair_attempt(cli, isolated: Path,
 def test_a_judge_reply_invalid_twice_fails_and_its_billed_tokens_are_counted(cli, isolated: Path, llm_server):
     llm_server.set(fail_next=[None] * 6 + ["schema_invalid", "schema_invalid"])
     write_config(isolated, two_agents(), judge())
-    result = cli("debate", "-r", "1", "--id", "http-invalid", PROBLEM, env=openai_env(llm_server))
+    result = cli("debate", "-v", "-r", "1", "--id", "http-invalid", PROBLEM, env=openai_env(llm_server))
     assert result.code == 3, result.stderr
     assert "invalid twice" in result.stderr and "Traceback" not in result.stderr
+    assert "synthesize (failed)" in result.stderr  # -v's table of calls has the billed one
     record = saved(isolated, "http-invalid")
     assert record["status"] == "failed" and len(llm_server.log) == CALLS_2_AGENTS_1_ROUND + 1
     # the two unusable replies were billed: the debate's usage says so
     total = record["usage"]["total"]
+    assert {"inputTokens": total["inputTokens"], "outputTokens": total["outputTokens"]} == sums(llm_server)
+
+
+def test_a_repair_that_meets_a_500_is_retried_and_the_invalid_reply_is_counted(
+    cli, isolated: Path, llm_server
+):
+    llm_server.set(fail_next=[None] * 6 + ["schema_invalid", "500"])
+    write_config(isolated, two_agents(), judge())
+    result = cli("debate", "-r", "1", "--id", "http-repair-500", PROBLEM, env=openai_env(llm_server))
+    assert result.code == 0, result.stderr
+    assert [e["fault"] for e in llm_server.log[-3:]] == ["schema_invalid", "500", None]
+    total = saved(isolated, "http-repair-500")["usage"]["total"]
     assert {"inputTokens": total["inputTokens"], "outputTokens": total["outputTokens"]} == sums(llm_server)
 
 

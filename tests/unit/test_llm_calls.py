@@ -515,7 +515,7 @@ def test_structured_invalid_twice_fails() -> None:
     assert "a1 (synthesize, round 2)" in str(info.value)
 
 
-def test_structured_transient_errors_retry_the_whole_call() -> None:
+def test_structured_transient_errors_retry_the_call_and_then_its_repair() -> None:
     ctx = make_ctx()
     fake = scripted(
         ctx,
@@ -528,9 +528,23 @@ def test_structured_transient_errors_retry_the_whole_call() -> None:
     result, usage = complete_structured(ctx, SYN_CALL, MESSAGES, Synthesis)
     assert result.confidence == 70
     assert len(fake.calls) == 4
-    # attempt 1: 500; attempt 2: invalid, then its repair meets a 502; attempt 3 starts afresh
+    # attempt 1: 500 (the node retries); attempt 2: invalid, then its repair meets a 502;
+    # attempt 3 sends the repair again: the invalid reply was billed, and is counted
     assert usage.attempts == 3
-    assert "failed validation" not in str(fake.calls[3][-1].content)
+    assert "failed validation" in str(fake.calls[3][-1].content)
+    assert usage.input_tokens > 0 and len(fake.calls[2]) == len(fake.calls[3])
+
+
+def test_a_repair_that_keeps_failing_carries_the_billed_reply_s_usage() -> None:
+    ctx = make_ctx(maxRetries=1)
+    fake = scripted(
+        ctx, "a1", {"confidence": 101, "solutionMarkdown": "x"}, FakeHTTPError(502), FakeHTTPError(502)
+    )
+    with pytest.raises(llm.CallFailed) as info:
+        complete_structured(ctx, SYN_CALL, MESSAGES, Synthesis)
+    assert len(fake.calls) == 3  # the call, its repair, the repair's one retry
+    assert info.value.transient and not info.value.retryable
+    assert info.value.usage is not None and info.value.usage.output_tokens > 0
 
 
 def test_structured_permanent_error_is_not_repaired() -> None:

@@ -252,7 +252,11 @@ function debatePage(id) {
       say(`${agent} ${event.phase}${event.target ? ` → ${event.target}` : ""}: ${number(event.tokens)} tokens, ${number(event.latency_ms)} ms`);
       scheduleRefresh();
     } else if (kind === "call_failed") {
-      if (agent) live.agents[agent] = { ...(live.agents[agent] || { tokens: 0 }), state: "failed" };
+      live.tokens += event.tokens || 0; // replies billed before the call failed
+      if (agent) {
+        const a = live.agents[agent] || { tokens: 0 };
+        live.agents[agent] = { state: "failed", tokens: a.tokens + (event.tokens || 0) };
+      }
       say(`failed: ${agent} ${event.phase}: ${event.error}`);
     } else if (kind === "phase_done") {
       say(`round ${event.round}: ${event.phase} done`);
