@@ -520,10 +520,10 @@ def fork_debate(
         parent = open_existing(store, source_id)
         chain = _ancestors(store, source_id, checkpoint_id)
         new_settings = settings(parent.settings) if settings else parent.settings
-        chain, decide_again = _fork_point(parent, chain, new_settings)
+        chain = _fork_point(parent, chain, new_settings)
         stores.require_new(store, new_id, hint="choose another --id")
         with store.writer(new_id, "dialectic fork"):
-            _copy_chain(store, chain, new_id, new_settings, parent_id=source_id, run_last_again=decide_again)
+            _copy_chain(store, chain, new_id, new_settings, parent_id=source_id)
             with DebateRun(
                 store.saver,
                 new_id,
@@ -552,9 +552,8 @@ def _ancestors(store: stores.Store, debate_id: str, checkpoint_id: str) -> list[
     return list(reversed(chain))
 
 
-def _fork_point(parent: DebateRun, chain: list[Any], settings: RunSettings) -> tuple[list[Any], bool]:
-    """The checkpoints a fork copies, and whether the step after the last one runs again in the
-    fork rather than keep the parent's result.
+def _fork_point(parent: DebateRun, chain: list[Any], settings: RunSettings) -> list[Any]:
+    """The checkpoints a fork copies.
 
     A checkpoint past the end of a round holds the parent's decision there: synthesize, or go on
     to the next round. When the fork's settings decide otherwise (``fork --rounds 5`` at the end
@@ -572,14 +571,14 @@ def _fork_point(parent: DebateRun, chain: list[Any], settings: RunSettings) -> t
             f"checkpoint (dialectic show {debate_id} --history)"
         )
     if not round_number or not course.decided_otherwise(cast(DebateState, chosen), parent.settings, settings):
-        return chain, False
+        return chain
     for index in range(len(chain) - 1, -1, -1):
         snapshot = parent.graph.get_state(chain[index].config)
         if int(snapshot.values.get("round") or 0) != round_number:
             break
         if snapshot.next == (ROUND[-1].join,):
-            return chain[: index + 1], True
-    return chain, False
+            return chain[: index + 1]
+    return chain
 
 
 def _copy_chain(
@@ -589,10 +588,10 @@ def _copy_chain(
     settings: RunSettings,
     *,
     parent_id: str,
-    run_last_again: bool = False,
 ) -> None:
     """Copy the checkpoints into the fork's thread, each with the writes of the step that
-    followed it (except the last one's with ``run_last_again``: LangGraph then runs that step)."""
+    followed it, except the fork point's: the step after it is the fork's to run, under the
+    fork's settings (LangGraph would take the parent's writes as that step's results)."""
     parent_checkpoint: str | None = None
     items = list(chain)
     for index, item in enumerate(items):
@@ -609,7 +608,7 @@ def _copy_chain(
             dict(item.checkpoint["channel_versions"]),
         )
         by_task: dict[str, list[tuple[str, Any]]] = {}
-        pending = [] if run_last_again and index == len(items) - 1 else item.pending_writes or []
+        pending = [] if index == len(items) - 1 else item.pending_writes or []
         for task_id, channel, value in pending:
             by_task.setdefault(task_id, []).append((channel, value))
         for task_id, writes in by_task.items():

@@ -44,6 +44,42 @@ def test_fork_with_fewer_rounds_than_its_checkpoint_is_refused(isolated: Path):
     assert "--rounds 2 or more" in refused.stderr and "Traceback" not in refused.stderr
 
 
+def test_fork_after_the_critiques_runs_the_refinements_again_under_the_fork_s_settings(isolated: Path):
+    """The step after the fork's checkpoint is the fork's, not a copy of the parent's result."""
+    debate = Debate(isolated, str(isolated / "d.sqlite"))
+    assert debate.run("debate", "--offline", "-r", "2", "--id", "base", PROBLEM).returncode == 0
+    history = json.loads(debate.run("show", "base", "--json", "--history").stdout)["checkpoints"]
+    after_critiques = next(
+        row["checkpoint"] for row in history if row["node"] == "critiques_done" and row["round"] == 2
+    )
+    config = json.loads(debate.run("show", "base", "--json").stdout)
+    agents = [a["id"] for a in debate.record("base")["agents"]]
+    (isolated / "other.json").write_text(
+        json.dumps(
+            {
+                "agents": [
+                    {
+                        "id": a,
+                        "name": a,
+                        "role": a.removeprefix("agent-"),
+                        "model": "other-model",
+                        "provider": "offline",
+                    }
+                    for a in agents
+                ]
+            }
+        )
+    )
+    forked = debate.run("fork", "base", "--at", after_critiques, "-c", "other.json", "--id", "refork")
+    assert forked.returncode == 0, forked.stderr
+    assert config["status"] == "completed"
+    second = next(r for r in debate.record("refork")["rounds"] if r["roundNumber"] == 2)
+    models = {
+        c["agentId"]: c["metadata"]["model"] for c in second["contributions"] if c["type"] == "refinement"
+    }
+    assert models == {a: "other-model" for a in agents}
+
+
 def test_fork_under_an_id_whose_json_is_there_is_refused(isolated: Path):
     """Another store's debate has that id: its JSON is not overwritten."""
     debate = Debate(isolated, str(isolated / "d.sqlite"))
