@@ -192,9 +192,10 @@ def complete_structured(
     started = time.monotonic()
     raws: list[AIMessage] = []
     error: object = None
-    for repair in range(2):
+    repaired = fresh = False
+    while True:
         if raws:
-            result, attempt = _repair(runnable, messages, member, call, attempt, gate, raws, started)
+            result, attempt = _after_reply(runnable, messages, member, call, attempt, gate, raws, started)
         else:
             result = _invoke(runnable, messages, member, call, attempt, gate)
         raws.append(result["raw"])
@@ -206,19 +207,29 @@ def complete_structured(
                 )
             except ValidationError as exc:
                 error = exc
-        if repair == 0:
-            if on_repair is not None:
-                on_repair(str(error).splitlines()[0][:200] if str(error) else type(error).__name__)
-            messages = [
-                *messages,
-                HumanMessage(
-                    content=(
-                        f"Your previous reply could not be used:\n\n{text_of(result['raw'])[:4000]}\n\n"
-                        f"It failed validation: {str(error)[:1000]}\n\n"
-                        f"Reply again with only a valid {schema.__name__} object."
-                    )
-                ),
-            ]
+        if not fresh and is_cached([result["raw"]]):
+            # Replayed from --cache: it (and its repair) would come back invalid on every
+            # resume. The model itself is asked again; its answer is not cached.
+            fresh = True
+            runnable = model.model_copy(update={"cache": False}).with_structured_output(
+                schema.model_json_schema(), include_raw=True, method="json_schema"
+            )
+            continue
+        if repaired:
+            break
+        repaired = True
+        if on_repair is not None:
+            on_repair(str(error).splitlines()[0][:200] if str(error) else type(error).__name__)
+        messages = [
+            *messages,
+            HumanMessage(
+                content=(
+                    f"Your previous reply could not be used:\n\n{text_of(result['raw'])[:4000]}\n\n"
+                    f"It failed validation: {str(error)[:1000]}\n\n"
+                    f"Reply again with only a valid {schema.__name__} object."
+                )
+            ),
+        ]
     raise CallFailed(
         f"{call.agent_id} ({call.phase}, round {call.round}): the model's structured reply was invalid "
         f"twice: {str(error)[:300]}",
@@ -228,7 +239,7 @@ def complete_structured(
     )
 
 
-def _repair(
+def _after_reply(
     runnable: Any,
     messages: list[BaseMessage],
     member: AgentConfig,
@@ -238,9 +249,10 @@ def _repair(
     billed: list[AIMessage],
     started: float,
 ) -> tuple[Any, int]:
-    """The repair request (and the attempt it succeeded at), retried here while the failure is
-    retryable: the node's retry would start the call afresh, and the invalid reply already
-    billed would be counted nowhere. A failure that ends it carries that reply's usage."""
+    """A request after an unusable reply (its repair, or a fresh ask), and the attempt it
+    succeeded at: retried here while the failure is retryable, because the node's retry would
+    start the call afresh and the reply already billed would be counted nowhere. A failure that
+    ends it carries the usage of the replies so far."""
     while True:
         try:
             return _invoke(runnable, messages, member, call, attempt, gate), attempt

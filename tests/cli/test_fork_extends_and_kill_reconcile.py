@@ -52,7 +52,6 @@ def test_fork_after_the_critiques_runs_the_refinements_again_under_the_fork_s_se
     after_critiques = next(
         row["checkpoint"] for row in history if row["node"] == "critiques_done" and row["round"] == 2
     )
-    config = json.loads(debate.run("show", "base", "--json").stdout)
     agents = [a["id"] for a in debate.record("base")["agents"]]
     (isolated / "other.json").write_text(
         json.dumps(
@@ -72,7 +71,6 @@ def test_fork_after_the_critiques_runs_the_refinements_again_under_the_fork_s_se
     )
     forked = debate.run("fork", "base", "--at", after_critiques, "-c", "other.json", "--id", "refork")
     assert forked.returncode == 0, forked.stderr
-    assert config["status"] == "completed"
     second = next(r for r in debate.record("refork")["rounds"] if r["roundNumber"] == 2)
     models = {
         c["agentId"]: c["metadata"]["model"] for c in second["contributions"] if c["type"] == "refinement"

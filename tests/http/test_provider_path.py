@@ -295,6 +295,19 @@ def test_a_repair_that_meets_a_500_is_retried_and_the_invalid_reply_is_counted(
     assert {"inputTokens": total["inputTokens"], "outputTokens": total["outputTokens"]} == sums(llm_server)
 
 
+def test_an_invalid_reply_in_the_replay_cache_is_asked_again_not_replayed(cli, isolated: Path, llm_server):
+    llm_server.set(fail_next=[None] * 6 + ["schema_invalid", "schema_invalid"])
+    write_config(isolated, two_agents(), judge())
+    env = openai_env(llm_server)
+    first = cli("debate", "-r", "1", "--id", "http-cached", "--cache", "c.sqlite", PROBLEM, env=env)
+    assert first.code == 3, first.stderr  # both invalid replies are now in the cache
+    before = len(llm_server.log)
+    second = cli("resume", "http-cached", "--cache", "c.sqlite", env=env)
+    assert second.code == 0, second.stderr
+    assert len(llm_server.log) == before + 1  # the cached invalid reply, then the model afresh
+    assert saved(isolated, "http-cached")["status"] == "completed"
+
+
 def test_failed_judge_resumes_when_the_provider_is_healthy_again(cli, isolated: Path, llm_server):
     probe = cli("resume", "--help")
     if probe.code != 0:
