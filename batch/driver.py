@@ -61,6 +61,7 @@ class SweepRunner:
         self.budget_hit = False
         # Scoring is spent from the batch's budget too (this run's and earlier runs').
         self.evaluation_cost = spent(state.all("scores")) + spent(state.all("comparisons"))
+        self.evaluations_not_run = 0  # stopped by the budget or Ctrl-C: the rerun makes them
         self._cost_lock = threading.Lock()
 
     def run(self, progress: SweepProgress, control: RunControl) -> SweepResult:
@@ -218,7 +219,10 @@ class SweepRunner:
             if comparisons.get(key, {}).get("fingerprint") != made_of:
                 compared = partial(compare_one, debate, baseline)
                 tasks.append(self._recorded("comparisons", key, made_of, comparisons.get(key), compared))
-        if tasks:
+        if tasks and self._over_budget():  # spent already: say nothing of scoring that won't start
+            self.budget_hit = True
+            self.evaluations_not_run += len(tasks)
+        elif tasks:
             self.progress.say(f"scoring: {len(tasks)} evaluation(s) with {evaluator.name}")
             with ThreadPoolExecutor(max(1, self.options.parallel), thread_name_prefix="batch-eval") as pool:
                 list(pool.map(lambda task: task(), tasks))
@@ -244,6 +248,8 @@ class SweepRunner:
             if self._over_budget():
                 self.budget_hit = True
             if self._stopped:
+                with self._cost_lock:
+                    self.evaluations_not_run += 1
                 return
             kept = earlier or {}
             try:
@@ -293,10 +299,11 @@ class SweepRunner:
         if self.control.drain_requested:
             return SweepResult(ExitCode.INTERRUPTED, "interrupted: rerun the same command to continue", files)
         if self.budget_hit:
+            evaluations = f" and {self.evaluations_not_run} evaluation(s)" if self.evaluations_not_run else ""
             return SweepResult(
                 ExitCode.PAUSED,
                 f"the batch's budget of ${self.options.max_cost:g} is spent (${self._spent():.4f}); "
-                f"{max(missing, 0)} job(s) not run: rerun with a higher --max-cost to continue",
+                f"{max(missing, 0)} job(s){evaluations} not run: rerun with a higher --max-cost to continue",
                 files,
             )
         if failed:

@@ -172,7 +172,7 @@ def _in_store(db: str, job: Job) -> bool:
     from dialectic.runner.run import read_stored
 
     url = stores.db_url(db)
-    if not stores.is_postgres(url) and not Path(url).exists():
+    if not stores.store_exists(url):
         return False
     with stores.open_store(url) as store:
         if not store.exists(job.debate_id):

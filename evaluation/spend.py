@@ -23,7 +23,7 @@ class EvaluationFailed(ProviderError):
     """No evaluator call gave a usable answer; ``cost_usd``: what the calls cost all the same."""
 
     def __init__(self, message: str, *, cost_usd: float) -> None:
-        super().__init__(message)
+        super().__init__(f"{message} (their calls cost ${cost_usd:.4f})" if cost_usd else message)
         self.cost_usd = cost_usd
 
 

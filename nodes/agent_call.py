@@ -186,14 +186,12 @@ def _describe(call: llm.Call, event: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _finished(runtime: Runtime[DebateContext], described: dict[str, Any], usage: CallUsage) -> None:
-    runtime.stream_writer(
-        {
-            "event": "call_finished",
-            **described,
-            "tokens": usage.input_tokens + usage.output_tokens,
-            "latency_ms": usage.latency_ms,
-        }
-    )
+    runtime.stream_writer({"event": "call_finished", **described, **spent(usage)})
+
+
+def spent(usage: CallUsage) -> dict[str, int]:
+    """What a call's event says it cost (a failed call's too, for the replies it was billed)."""
+    return {"tokens": usage.input_tokens + usage.output_tokens, "latency_ms": usage.latency_ms}
 
 
 def template_values(task: AgentTask, ctx: DebateContext) -> dict[str, object]:

@@ -23,7 +23,7 @@ from dialectic.evaluation.parsing import (
 from dialectic.evaluation.scores import has_any_score
 from dialectic.evaluation.state import EvaluationContext, EvaluationOutcome, EvaluationTask
 from dialectic.nodes import llm
-from dialectic.nodes.agent_call import attempt
+from dialectic.nodes.agent_call import attempt, spent
 
 
 def evaluate(task: EvaluationTask, runtime: Runtime[EvaluationContext]) -> dict[str, Any]:
@@ -44,8 +44,7 @@ def evaluate(task: EvaluationTask, runtime: Runtime[EvaluationContext]) -> dict[
             "event": "call_finished" if error is None else "call_failed",
             **event,
             "error": error,
-            "tokens": reply.usage.input_tokens + reply.usage.output_tokens,
-            "latency_ms": reply.usage.latency_ms,
+            **spent(reply.usage),
         }
     )
     outcome = EvaluationOutcome(

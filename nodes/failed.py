@@ -19,8 +19,8 @@ from langgraph.types import Command
 
 from dialectic.debate.context import DebateContext
 from dialectic.debate.phases import Phase, of_call
-from dialectic.debate.state import AgentTask, CallUsage, ClarifyTask, Failure
-from dialectic.nodes.agent_call import now_iso
+from dialectic.debate.state import AgentTask, ClarifyTask, Failure
+from dialectic.nodes.agent_call import now_iso, spent
 from dialectic.nodes.clarify import ROUND as CLARIFY_ROUND
 from dialectic.nodes.llm import CallFailed
 
@@ -41,8 +41,7 @@ def record_failure(payload: Any, error: NodeError, runtime: Runtime[DebateContex
             "target": task.target_agent_id if task else None,
             "error": str(failed),
             "transient": failed.transient,
-            # replies billed before it failed (as a call_finished event counts them)
-            **(_spent(failed.usage) if failed.usage is not None else {}),
+            **(spent(failed.usage) if failed.usage is not None else {}),  # replies it was billed
         }
     )
     failure = Failure(
@@ -58,10 +57,6 @@ def record_failure(payload: Any, error: NodeError, runtime: Runtime[DebateContex
     if failed.usage is not None:  # replies that were billed, if unusable
         update["usage"] = [failed.usage]
     return Command(update=update, goto=phase.join)
-
-
-def _spent(usage: CallUsage) -> dict[str, int]:
-    return {"tokens": usage.input_tokens + usage.output_tokens, "latency_ms": usage.latency_ms}
 
 
 def _call_of(node: str, payload: Any, judge_id: str) -> tuple[Phase, str, int]:

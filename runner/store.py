@@ -95,14 +95,28 @@ class DebateExists(InputError):
 
 def require_new(store: Store | None, debate_id: str, *, hint: str | None = None) -> None:
     """Refuse to start ``debate_id`` over a debate already in ``store`` (None: no store yet) or
-    over its JSON file. ``hint``: what to do instead (default: resume it)."""
+    over its JSON file. ``hint``: what to do instead (default: the CLI's way)."""
     if store is not None and store.exists(debate_id):
         hint = hint or f"resume it with: dialectic resume {debate_id}"
         raise DebateExists(f"a debate with id {debate_id!r} already exists; {hint}")
     if debate_json_path(debate_id).exists():
+        hint = hint or "choose another --id"
         raise DebateExists(
-            f"{debate_json_path(debate_id)} already exists (a debate in another store?); choose another --id"
+            f"{debate_json_path(debate_id)} already exists (a debate in another store?); {hint}"
         )
+
+
+def require_new_at(url: str, debate_id: str, *, hint: str | None = None) -> None:
+    """``require_new`` for the store at ``url``, opened only to look (if it is there at all)."""
+    if not store_exists(url):
+        return require_new(None, debate_id, hint=hint)
+    with open_store(url, read_only=True) as store:
+        require_new(store, debate_id, hint=hint)
+
+
+def store_exists(url: str) -> bool:
+    """Whether the store is there: a SQLite store is its file (PostgreSQL's is taken to be)."""
+    return is_postgres(url) or Path(url).exists()
 
 
 @dataclass(frozen=True)
@@ -177,7 +191,7 @@ def require_store(url: str, debate_id: str | None = None) -> None:
     """A SQLite store that is not there is an error for ``list`` (the default store is relative
     to the working directory, and a typo in --db would list nothing) and for commands that
     continue ``debate_id`` (opening it would create an empty store)."""
-    if is_postgres(url) or Path(url).exists():
+    if store_exists(url):
         return
     missing = (
         f"no debates store at {Path(url).absolute()}; check --db or DIALECTIC_DB, "

@@ -12,7 +12,6 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from langgraph.runtime import RunControl
@@ -73,12 +72,7 @@ class Runs:
     def start(self, problem: str, settings: RunSettings, debate_id: str) -> LiveRun:
         check_providers(settings)  # a missing key is the form's error, before any thread
         # A taken id too, answered now: in the run's thread it would come after "201 Created".
-        url = stores.db_url(self.db)
-        if stores.is_postgres(url) or Path(url).exists():
-            with stores.open_store(url, read_only=True) as store:
-                stores.require_new(store, debate_id)
-        else:
-            stores.require_new(None, debate_id)
+        stores.require_new_at(stores.db_url(self.db), debate_id, hint="choose another id")
         return self._launch(
             debate_id,
             lambda on_event, control, respond: start_debate(

@@ -406,8 +406,11 @@ def test_evaluations_are_spent_from_the_batch_budget(
     result = run_here(sweep, Scripted(every_job(cost=0.0)), max_cost=0.03, parallel=1)
     assert result.exit_code == ExitCode.PAUSED and "spent ($0.0400)" in result.message
     assert len(scored) == 2  # of 4 debates to score: the second spent it
+    assert "0 job(s) and 4 evaluation(s) not run" in result.message  # 2 scores, 2 comparisons
     again = run_here(sweep, Scripted(every_job(cost=0.0)), max_cost=0.03, parallel=1)
     assert again.exit_code == ExitCode.PAUSED and len(scored) == 2  # earlier runs' scoring counts too
+    left = 4 if usable else 6  # a failed score is to be made again
+    assert f"0 job(s) and {left} evaluation(s) not run" in again.message
 
 
 def test_a_sweep_whose_last_evaluation_reached_the_budget_is_done_and_stays_done(

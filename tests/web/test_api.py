@@ -123,14 +123,17 @@ def test_starting_a_debate_under_a_taken_id_is_refused_at_once(client: TestClien
     assert run_to_end(client, first)["status"] == "completed"
     saved = (isolated / "debates" / "taken-1.json").read_bytes()
     refused = client.post("/api/debates", json={"problem": PROBLEM, "rounds": 1, "id": "taken-1"})
-    assert refused.status_code == 409 and "dialectic resume taken-1" in refused.json()["error"]
+    assert (
+        refused.status_code == 409
+        and "'taken-1' already exists; choose another id" in refused.json()["error"]
+    )
     assert not client.app.state.runs.is_live("taken-1")
     assert (isolated / "debates" / "taken-1.json").read_bytes() == saved  # the first is untouched
 
     # only its JSON file is here (a debate of another store): refused too
     (isolated / "debates" / "other-1.json").write_text("{}")
     refused = client.post("/api/debates", json={"problem": PROBLEM, "rounds": 1, "id": "other-1"})
-    assert refused.status_code == 409 and "choose another --id" in refused.json()["error"]
+    assert refused.status_code == 409 and "other-1.json already exists" in refused.json()["error"]
 
 
 def test_a_budget_pauses_and_resume_with_a_larger_budget_finishes(client: TestClient):
