@@ -293,8 +293,8 @@ def _finish(
 
     from dialectic.report.inert import terminal_safe
 
-    if result.solution is not None:
-        _write_output(result, output)
+    if result.solution is not None or (output or "").lower().endswith(".json"):
+        _write_output(result, output)  # the debate JSON of an unfinished debate too: where it stands
     if report:
         _write_report(console, result, report, verbose)
     if result.already_complete:
@@ -534,7 +534,7 @@ def show(
         )
     from dialectic.debate.pauses import ClarificationPause, read_pause
     from dialectic.runner.human import pause_lines
-    from dialectic.transcript.usage import cached_input_note
+    from dialectic.transcript.usage import cached_input_note, replayed_note
 
     pauses = [(item, read_pause(item)) for item in detail.pending]
     lines += pause_lines([p for _, p in pauses if p is not None])  # the clarifying questions, by agent
@@ -551,7 +551,8 @@ def show(
         )
     usage = detail.usage
     lines.append(
-        f"usage: {usage['calls']} calls, {usage['inputTokens']:,} input{cached_input_note(usage)} + "
+        f"usage: {usage['calls']} calls{replayed_note(usage)}, {usage['inputTokens']:,} input"
+        f"{cached_input_note(usage)} + "
         f"{usage['outputTokens']:,} output tokens"
     )
     if detail.final_confidence is not None:

@@ -28,7 +28,7 @@ from dialectic.transcript.schema import (
     LedgerItemRecord,
     SectionDiffRecord,
 )
-from dialectic.transcript.usage import cached_input_note
+from dialectic.transcript.usage import cached_input_note, replayed_note
 
 _AGENT_COLUMNS = (
     "ID",
@@ -383,7 +383,8 @@ def _usage(usage: dict[str, Any]) -> list[str]:
         by = usage.get(f"by{scope.title()}", {})
         rows += [(f"{scope} {_cell(name)}", bucket) for name, bucket in by.items()]
     for scope, bucket in rows:
-        calls, output = _cell(bucket.get("calls", 0)), _cell(bucket.get("outputTokens", 0))
+        calls = _cell(bucket.get("calls", 0)) + replayed_note(bucket, _cell)
+        output = _cell(bucket.get("outputTokens", 0))
         inputs = _cell(bucket.get("inputTokens", 0)) + cached_input_note(bucket, _cell)
         out.append(f"| {scope} | {calls} | {inputs} | {output} | {cost(bucket)} |")
     out.append("")

@@ -17,7 +17,7 @@ from rich.table import Table
 from dialectic.debate.phases import label
 from dialectic.report.inert import terminal_safe
 from dialectic.transcript.schema import DebateRecord
-from dialectic.transcript.usage import cached_input_note
+from dialectic.transcript.usage import cached_input_note, replayed_note
 
 if TYPE_CHECKING:
     from dialectic.configs.schema import AgentConfig
@@ -202,7 +202,7 @@ class Progress:
         total = (record.usage or {}).get("total", {})
         cost = total.get("costUsd")
         self.console.print(
-            f"totals: {total.get('calls', 0)} calls, {total.get('inputTokens', 0):,} input"
+            f"totals: {total.get('calls', 0)} calls{replayed_note(total)}, {total.get('inputTokens', 0):,} input"
             f"{cached_input_note(total)} + "
             f"{total.get('outputTokens', 0):,} output tokens, cost {'unknown' if cost is None else f'${cost:.4f}'}, "
             f"{time.monotonic() - self.started:.1f}s"

@@ -56,6 +56,15 @@ def summarize_usage(calls: Iterable[CallUsage]) -> dict[str, Any]:
     return {"total": totals, "byAgent": by_agent, "byPhase": by_phase, "byRound": by_round}
 
 
+def replayed_note(bucket: Mapping[str, Any], number: Callable[[int], str] = "{:,}".format) -> str:
+    """`` (N replayed from --cache)`` after a bucket's calls when the replay cache answered some
+    (they cost nothing), else nothing. Anything but a count is none."""
+    replayed = bucket.get("cachedCalls")
+    return (
+        f" ({number(replayed)} replayed from --cache)" if isinstance(replayed, int) and replayed > 0 else ""
+    )
+
+
 def cached_input_note(bucket: Mapping[str, Any], number: Callable[[int], str] = "{:,}".format) -> str:
     """`` (N cached)`` after a bucket's input tokens when a provider's prompt cache served part
     of them (``, M written to cache`` when part was written to it), else nothing. The bucket may

@@ -145,11 +145,24 @@ def test_unknown_model_says_what_to_check(cli, isolated: Path, llm_server):
 
 def test_budget_pause_then_resume_with_a_larger_budget(cli, isolated: Path, llm_server):
     config(isolated)
-    first = cli("debate", "-r", "1", "--id", "budget", "--max-tokens", "8000", PROBLEM, env=env(llm_server))
+    first = cli(
+        "debate",
+        "-r",
+        "1",
+        "--id",
+        "budget",
+        "--max-tokens",
+        "8000",
+        "-o",
+        "out.json",
+        PROBLEM,
+        env=env(llm_server),
+    )
     assert first.code == 5, first.stderr
     assert "budget reached" in first.stderr and "dialectic resume budget --max-tokens" in first.stderr
     record = saved(isolated, "budget")
     assert record["status"] == "paused" and record["stopReason"] == "budget"
+    assert json.loads((isolated / "out.json").read_text()) == record  # -o: where it stands
     made = len(llm_server.log)
     assert 0 < made < CALLS_3_AGENTS_1_ROUND
 
@@ -173,9 +186,18 @@ def test_replay_cache_replays_a_debate_without_the_network(cli, isolated: Path, 
 
     llm_server.set(fail_models={"gpt-4o-mini": 500})  # the network is gone: only the cache can answer
     second = cli(
-        "debate", "-r", "1", "--id", "replay", "--cache", "replay.sqlite", PROBLEM, env=env(llm_server)
+        "debate", "-v", "-r", "1", "--id", "replay", "--cache", "replay.sqlite", PROBLEM, env=env(llm_server)
     )
     assert second.code == 0, second.stderr
+    replayed_note = f"{CALLS_3_AGENTS_1_ROUND} calls ({CALLS_3_AGENTS_1_ROUND} replayed from --cache)"
+    assert replayed_note in second.stderr  # -v's totals
+    assert replayed_note in cli("show", "replay", env=env(llm_server)).stdout
+    report = cli("report", "-d", "debates/replay.json", "-o", "replay.md", env=env(llm_server))
+    assert (
+        report.code == 0
+        and f"| {CALLS_3_AGENTS_1_ROUND} ({CALLS_3_AGENTS_1_ROUND} replayed from --cache) |"
+        in (isolated / "replay.md").read_text()
+    )
     assert "Warning" not in second.stderr  # LangChain's "loads is in beta", once per hit
     assert len(llm_server.log) == CALLS_3_AGENTS_1_ROUND  # no request reached the server
     replayed = saved(isolated, "replay")
