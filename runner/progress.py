@@ -131,10 +131,13 @@ class Progress:
     def _phase_line(self, round_number: int, phase: str) -> None:
         calls, tokens, failed = self.phase_calls.get((round_number, phase), [0, 0, 0])
         extra = ""
-        if phase == "refine":
+        if phase == "refine":  # the summaries run beside the refinements, in the same step
             summaries = self.phase_calls.get((round_number, "summarize"), [0, 0, 0])
-            if summaries[0]:
-                extra = f" + {summaries[0]} summaries"
+            judge = self.phase_calls.get((round_number, "judge_summary"), [0, 0, 0])
+            extra = (f" + {summaries[0]} summaries" if summaries[0] else "") + (
+                " + the judge's summary" if judge[0] else ""
+            )
+            tokens, failed = tokens + summaries[1] + judge[1], failed + summaries[2] + judge[2]
         failures = f", {failed} failed" if failed else ""
         self._line(
             f"round {round_number}/{self.rounds} {label(phase)}: {calls} calls{extra}{failures}, {tokens:,} tokens"

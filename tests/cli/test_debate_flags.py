@@ -79,6 +79,10 @@ def test_inline_problem_built_in_config_and_one_line_per_phase(cli, isolated: Pa
         "judge synthesized the final design",
     ]
     assert lines[-1] == "debate inline: completed · JSON debates/inline.json"
+    # the lines' tokens add up to the debate's (the summaries' are on the refinements' line)
+    shown = [int(m.group(1).replace(",", "")) for m in re.finditer(r"\(?([\d,]+) tokens", result.stderr)]
+    total = record["usage"]["total"]
+    assert sum(shown) == total["inputTokens"] + total["outputTokens"]
     assert "\x1b[" not in result.stderr  # not a terminal: no colours, no live table
     assert "error" not in result.stderr.lower()
     assert sorted(contributors(record)) == sorted(BUILT_IN_AGENTS)
