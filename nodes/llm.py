@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
+from langchain_core.caches import BaseCache
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolCall, ToolMessage
 from langchain_core.tools import BaseTool
@@ -34,7 +35,7 @@ from dialectic.configs.schema import MAX_RETRIES, AgentConfig
 from dialectic.debate.state import CallUsage
 from dialectic.errors import ProviderError
 from dialectic.providers import offline as offline_meta
-from dialectic.providers.cache import is_cached
+from dialectic.providers.cache import is_cached, refreshing
 from dialectic.providers.concurrency import ConcurrencyGate
 from dialectic.providers.factory import endpoint
 from dialectic.providers.pricing import call_cost
@@ -207,11 +208,13 @@ def complete_structured(
                 )
             except ValidationError as exc:
                 error = exc
-        if not fresh and is_cached([result["raw"]]):
+        if not fresh and is_cached([result["raw"]]) and isinstance(model.cache, BaseCache):
             # Replayed from --cache: it (and its repair) would come back invalid on every
-            # resume. The model itself is asked again; its answer is not cached.
+            # replay. The model itself is asked again, and its answer replaces the entry. The
+            # replayed reply cost nothing: it is not counted.
             fresh = True
-            runnable = model.model_copy(update={"cache": False}).with_structured_output(
+            raws.clear()
+            runnable = model.model_copy(update={"cache": refreshing(model.cache)}).with_structured_output(
                 schema.model_json_schema(), include_raw=True, method="json_schema"
             )
             continue

@@ -88,5 +88,26 @@ class SQLiteResponseCache(BaseCache):
             self._conn.commit()
 
 
+class _Refreshing(BaseCache):
+    """A cache that is written but not read: a model with it asks afresh and its reply
+    replaces the entry under the same key (the key does not depend on the model's cache)."""
+
+    def __init__(self, inner: BaseCache) -> None:
+        self.inner = inner
+
+    def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
+        return None
+
+    def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        self.inner.update(prompt, llm_string, return_val)
+
+    def clear(self, **kwargs: Any) -> None:
+        self.inner.clear(**kwargs)
+
+
+def refreshing(cache: BaseCache) -> BaseCache:
+    return _Refreshing(cache)
+
+
 def is_cached(messages: Sequence[Any]) -> bool:
     return any(getattr(m, "response_metadata", {}).get(CACHED_MARK) for m in messages)

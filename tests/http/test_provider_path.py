@@ -304,8 +304,17 @@ def test_an_invalid_reply_in_the_replay_cache_is_asked_again_not_replayed(cli, i
     before = len(llm_server.log)
     second = cli("resume", "http-cached", "--cache", "c.sqlite", env=env)
     assert second.code == 0, second.stderr
+    assert " 0 calls" not in second.stderr  # no line for a phase done before the resume
     assert len(llm_server.log) == before + 1  # the cached invalid reply, then the model afresh
-    assert saved(isolated, "http-cached")["status"] == "completed"
+    record = saved(isolated, "http-cached")
+    assert record["status"] == "completed"
+    synthesis = record["usage"]["byPhase"]["synthesize"]  # the failed call, then the fresh one
+    assert synthesis["calls"] == 2 and synthesis["cachedCalls"] == 0
+    assert synthesis["inputTokens"] == sum(e["prompt_tokens"] for e in llm_server.log[-3:])
+    # the fresh reply replaced the invalid entry: the same debate now replays whole
+    again = cli("debate", "-r", "1", "--id", "http-cached-2", "--cache", "c.sqlite", PROBLEM, env=env)
+    assert again.code == 0, again.stderr
+    assert len(llm_server.log) == before + 1
 
 
 def test_failed_judge_resumes_when_the_provider_is_healthy_again(cli, isolated: Path, llm_server):
