@@ -122,8 +122,10 @@ class Progress:
         elif kind == "steering":
             self._line(f"after round {event['round']}: " + ("note added" if event.get("note") else "no note"))
         elif kind == "consensus":
+            tokens = self.phase_calls[(int(event["round"]), "convergence")][1]
             self._line(
-                f"round {event['round']}: consensus {event['score']:g} (stop at {event['threshold']:g})"
+                f"round {event['round']}: consensus {event['score']:g} (stop at {event['threshold']:g}), "
+                f"{tokens:,} tokens"
             )
         if self.live:
             self.live.update(self._render())
@@ -138,6 +140,8 @@ class Progress:
                 " + the judge's summary" if judge[0] else ""
             )
             tokens, failed = tokens + summaries[1] + judge[1], failed + summaries[2] + judge[2]
+        if not (calls or failed or extra):  # its calls were made before a resume: nothing to say
+            return
         failures = f", {failed} failed" if failed else ""
         self._line(
             f"round {round_number}/{self.rounds} {label(phase)}: {calls} calls{extra}{failures}, {tokens:,} tokens"

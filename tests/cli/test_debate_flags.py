@@ -20,6 +20,13 @@ def progress(stderr: str) -> list[str]:
     return [re.sub(r"(: | \().*$", "", line) for line in found]
 
 
+def lines_add_up(stderr: str, record: dict) -> bool:
+    """Whether the progress lines' tokens add up to the debate's."""
+    shown = [int(m.group(1).replace(",", "")) for m in re.finditer(r"\(?([\d,]+) tokens", stderr)]
+    total = record["usage"]["total"]
+    return sum(shown) == total["inputTokens"] + total["outputTokens"]
+
+
 def saved(folder: Path, debate_id: str) -> dict:
     return json.loads((folder / "debates" / f"{debate_id}.json").read_text(encoding="utf-8"))
 
@@ -79,13 +86,20 @@ def test_inline_problem_built_in_config_and_one_line_per_phase(cli, isolated: Pa
         "judge synthesized the final design",
     ]
     assert lines[-1] == "debate inline: completed · JSON debates/inline.json"
-    # the lines' tokens add up to the debate's (the summaries' are on the refinements' line)
-    shown = [int(m.group(1).replace(",", "")) for m in re.finditer(r"\(?([\d,]+) tokens", result.stderr)]
-    total = record["usage"]["total"]
-    assert sum(shown) == total["inputTokens"] + total["outputTokens"]
+    assert lines_add_up(result.stderr, record)  # the summaries' tokens are on the refinements' line
     assert "\x1b[" not in result.stderr  # not a terminal: no colours, no live table
     assert "error" not in result.stderr.lower()
     assert sorted(contributors(record)) == sorted(BUILT_IN_AGENTS)
+
+
+def test_the_lines_of_a_debate_ending_on_consensus_add_up(cli, isolated: Path):
+    config = offline_config("architect", "kiss", rounds=3)
+    config["debate"]["terminationCondition"] = {"type": "convergence", "threshold": 99}  # type: ignore[index]
+    (isolated / "debate-config.json").write_text(json.dumps(config))
+    result = cli("debate", "--id", "converge", PROBLEM)
+    assert result.code == 0, result.stderr
+    assert "consensus" in result.stderr  # the judge scored agreement after rounds 1 and 2
+    assert lines_add_up(result.stderr, saved(isolated, "converge"))
 
 
 # --- configs -------------------------------------------------------------------------------------
