@@ -293,7 +293,7 @@ def _finish(
 
     from dialectic.report.inert import terminal_safe
 
-    if result.solution is not None or (output or "").lower().endswith(".json"):
+    if result.solution is not None or (output is not None and _is_json(output)):
         _write_output(result, output)  # the debate JSON of an unfinished debate too: where it stands
     if report:
         _write_report(console, result, report, verbose)
@@ -336,6 +336,11 @@ def _report_file(target: str) -> Path:
     return Path(target) if target.lower().endswith(".md") else Path(target.rstrip("/\\") + ".md")
 
 
+def _is_json(output: str) -> bool:
+    """Whether ``-o`` asks for the debate JSON (else the solution's text)."""
+    return Path(output).suffix.lower() == ".json"
+
+
 def _write_output(result: DebateResult, output: str | None) -> None:
     if output is None:
         from dialectic.report.inert import terminal_safe
@@ -347,7 +352,7 @@ def _write_output(result: DebateResult, output: str | None) -> None:
     from dialectic.transcript.files import write_atomic, write_record
 
     path = Path(output)
-    if path.suffix.lower() == ".json":
+    if _is_json(output):
         try:  # the run has just saved this record: copy its text rather than encode it again
             write_atomic(path, result.json_path.read_text(encoding="utf-8"))
         except OSError:

@@ -35,7 +35,7 @@ from dialectic.configs.schema import MAX_RETRIES, AgentConfig
 from dialectic.debate.state import CallUsage
 from dialectic.errors import ProviderError
 from dialectic.providers import offline as offline_meta
-from dialectic.providers.cache import is_cached, refreshing
+from dialectic.providers.cache import RefreshingCache, is_cached
 from dialectic.providers.concurrency import ConcurrencyGate
 from dialectic.providers.factory import endpoint
 from dialectic.providers.pricing import call_cost
@@ -160,10 +160,8 @@ def complete(
     runnable: Any = model
     if response_format:
         runnable = model.bind(response_format=response_format)
-    elif tools and tool_choice is not None:
-        runnable = model.bind_tools(list(tools), tool_choice=tool_choice)
     elif tools:
-        runnable = model.bind_tools(list(tools))
+        runnable = model.bind_tools(list(tools), tool_choice=tool_choice)  # None: the model's choice
     message = _invoke(runnable, messages, member, call, attempt, gate)
     calls = tuple(getattr(message, "tool_calls", None) or ()) if tools and tool_choice is None else ()
     return Reply(text_of(message), _usage(member, call, [message], started, attempt), calls)
@@ -187,9 +185,12 @@ def complete_structured(
     The model is given the schema as JSON Schema and its reply is validated here, so that an
     invalid reply comes back as data (with its usage) rather than as an exception.
     """
-    runnable = model.with_structured_output(
-        schema.model_json_schema(), include_raw=True, method="json_schema"
-    )
+    json_schema = schema.model_json_schema()
+
+    def structured(chat_model: BaseChatModel) -> Any:
+        return chat_model.with_structured_output(json_schema, include_raw=True, method="json_schema")
+
+    runnable = structured(model)
     started = time.monotonic()
     raws: list[AIMessage] = []
     error: object = None
@@ -214,9 +215,7 @@ def complete_structured(
             # replayed reply cost nothing: it is not counted.
             fresh = True
             raws.clear()
-            runnable = model.model_copy(update={"cache": refreshing(model.cache)}).with_structured_output(
-                schema.model_json_schema(), include_raw=True, method="json_schema"
-            )
+            runnable = structured(model.model_copy(update={"cache": RefreshingCache(model.cache)}))
             continue
         if repaired:
             break

@@ -88,7 +88,7 @@ class SQLiteResponseCache(BaseCache):
             self._conn.commit()
 
 
-class _Refreshing(BaseCache):
+class RefreshingCache(BaseCache):
     """A cache that is written but not read: a model with it asks afresh and its reply
     replaces the entry under the same key (the key does not depend on the model's cache)."""
 
@@ -103,10 +103,6 @@ class _Refreshing(BaseCache):
 
     def clear(self, **kwargs: Any) -> None:
         self.inner.clear(**kwargs)
-
-
-def refreshing(cache: BaseCache) -> BaseCache:
-    return _Refreshing(cache)
 
 
 def is_cached(messages: Sequence[Any]) -> bool:

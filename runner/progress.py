@@ -95,14 +95,14 @@ class Progress:
         elif kind == "call_finished":
             tokens = self._count(agent, event)
             self.agent_state[agent] = "done"
-            self.phase_calls[(int(event.get("round") or 0), str(event.get("phase")))][0] += 1
+            self.phase_calls[_phase_of(event)][0] += 1
             if event.get("phase") == "synthesize":
                 self._line(f"judge synthesized the final design ({tokens:,} tokens)")
         elif kind == "call_failed":
             if event.get("tokens"):  # replies it was billed for before failing
                 self._count(agent, event)
             self.agent_state[agent] = "failed"
-            self.phase_calls[(int(event.get("round") or 0), str(event.get("phase")))][2] += 1
+            self.phase_calls[_phase_of(event)][2] += 1
             self._line(f"[yellow]warning:[/] {escape(str(event.get('error')))}")
         elif kind == "phase_done" and (int(event["round"]), str(event["phase"])) not in self.reported:
             self.reported.add((int(event["round"]), str(event["phase"])))
@@ -182,7 +182,7 @@ class Progress:
         tokens = int(event.get("tokens") or 0)
         self.tokens += tokens
         self.agent_tokens[agent] += tokens
-        self.phase_calls[(int(event.get("round") or 0), str(event.get("phase")))][1] += tokens
+        self.phase_calls[_phase_of(event)][1] += tokens
         self.calls.append(event)
         return tokens
 
@@ -214,3 +214,8 @@ class Progress:
             f"{total.get('outputTokens', 0):,} output tokens, cost {'unknown' if cost is None else f'${cost:.4f}'}, "
             f"{time.monotonic() - self.started:.1f}s"
         )
+
+
+def _phase_of(event: dict[str, Any]) -> tuple[int, str]:
+    """The (round, phase) a call event counts toward."""
+    return int(event.get("round") or 0), str(event.get("phase"))

@@ -99,11 +99,10 @@ def require_new(store: Store | None, debate_id: str, *, hint: str | None = None)
     if store is not None and store.exists(debate_id):
         hint = hint or f"resume it with: dialectic resume {debate_id}"
         raise DebateExists(f"a debate with id {debate_id!r} already exists; {hint}")
-    if debate_json_path(debate_id).exists():
+    path = debate_json_path(debate_id)
+    if path.exists():
         hint = hint or "choose another --id"
-        raise DebateExists(
-            f"{debate_json_path(debate_id)} already exists (a debate in another store?); {hint}"
-        )
+        raise DebateExists(f"{path} already exists (a debate in another store?); {hint}")
 
 
 def require_new_at(url: str, debate_id: str, *, hint: str | None = None) -> None:
